@@ -1,0 +1,87 @@
+# One entry point for set-up, synth, tests, benchmarks and deployment.
+# Everything installs into the repository (.tools, .venv, .venv-checkov, node_modules), pinned
+# by uv.lock, tools/checkov/requirements.txt and package-lock.json; nothing global.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+ENV ?= dev
+
+UV := .tools/bin/uv
+PY := .venv/bin/python
+CDK := node_modules/.bin/cdk
+
+# Offline and quiet: no CLI telemetry or version checks, no instance-metadata probes, and
+# compiled bytecode (these machines set PYTHONDONTWRITEBYTECODE, so an uncompiled venv pays
+# for every import on every run).
+export CDK_DISABLE_CLI_TELEMETRY := true
+export CDK_DISABLE_VERSION_CHECK := 1
+export AWS_EC2_METADATA_DISABLED := true
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export UV_COMPILE_BYTECODE := 1
+export UV_LINK_MODE := copy
+
+.PHONY: help setup run synth test lint typecheck pytest bench deploy destroy bootstrap queue-config clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --quiet
+	@touch $@
+
+# checkov pins a 2024 boto3 that conflicts with the SageMaker SDK, so it lives apart.
+.venv-checkov/.synced: tools/checkov/requirements.txt | $(UV)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) .venv-checkov
+	$(UV) pip install --quiet --python .venv-checkov/bin/python --require-hashes -r $<
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup: .venv/.synced .venv-checkov/.synced node_modules/.installed ## Install every pinned tool (idempotent)
+
+synth: setup ## Synthesize every stack offline into cdk.out (ENV=dev|prod, CDK_ARGS for -c overrides)
+	$(CDK) synth --quiet -c env=$(ENV) $(CDK_ARGS)
+	@echo "synthesized: $$(ls cdk.out/*.template.json | tr '\n' ' ')"
+
+run: synth ## Set up if needed, then synthesize the app offline
+
+lint: setup ## ruff lint and format check
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+typecheck: setup ## mypy (strict on our packages)
+	.venv/bin/mypy
+
+pytest: setup ## The test suite (synth, cdk-nag, cfn-lint, checkov, IAM matrix, scripts)
+	$(PY) -m pytest
+
+test: lint typecheck pytest ## Everything CI runs
+
+bench: setup ## Synth time against an empty CDK app measured in the same run
+	$(PY) -m benchmarks.synth
+
+bootstrap: setup ## cdk bootstrap the target account/region (needs your AWS credentials)
+	$(CDK) bootstrap -c env=$(ENV) $(CDK_ARGS)
+
+deploy: setup ## cdk deploy every stack (needs your AWS credentials)
+	$(CDK) deploy --all --require-approval broadening -c env=$(ENV) $(CDK_ARGS)
+
+destroy: setup ## cdk destroy every stack; retained buckets, key and repositories stay
+	$(CDK) destroy --all -c env=$(ENV) $(CDK_ARGS)
+
+queue-config: setup ## Print the launch queue config of the deployed foundation stack
+	$(PY) -m infra.show_queue_config $(QUEUE_ARGS)
+
+clean: ## Remove generated output (keeps installed tools)
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,248 @@
+"""Typed, validated settings for the whole app.
+
+The only module that reads CDK context, cdk.json or the environment. Everything downstream
+receives a frozen ``Settings`` object; a bad value stops synth here with one line that names
+the setting, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any
+
+import botocore.session
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import ErrorDetails
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CDK_JSON = PROJECT_ROOT / "cdk.json"
+
+# Context keys the CDK itself or this loader owns; never treated as setting overrides.
+_RESERVED_CONTEXT_KEYS = frozenset({"env", "environments"})
+
+
+class ConfigError(Exception):
+    """A user mistake in configuration: the message is the one line shown to the user."""
+
+
+@cache
+def _sagemaker_enum(shape_name: str) -> frozenset[str]:
+    # botocore ships the SageMaker API model, so the allowed values are the service's own,
+    # versioned with the pinned botocore, and read without any network call.
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    return frozenset(model.shape_for(shape_name).enum)
+
+
+@cache
+def _known_regions() -> frozenset[str]:
+    session = botocore.session.get_session()
+    return frozenset(
+        region
+        for partition in session.get_available_partitions()
+        for region in session.get_available_regions("sagemaker", partition_name=partition)
+    )
+
+
+def _instance_type_validator(shape_name: str, use: str) -> AfterValidator:
+    def check(value: str) -> str:
+        allowed = _sagemaker_enum(shape_name)
+        if value not in allowed:
+            raise ValueError(
+                f"not a SageMaker {use} instance type; allowed: {len(allowed)} values of "
+                f"botocore's {shape_name}, e.g. {', '.join(sorted(allowed)[:3])}"
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+def _check_region(value: str) -> str:
+    if value not in _known_regions():
+        raise ValueError(
+            "not an AWS region where SageMaker is available (e.g. us-east-1, eu-west-1)"
+        )
+    return value
+
+
+def _pattern(regex: str, allowed: str) -> AfterValidator:
+    compiled = re.compile(regex)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(f"must be {allowed}")
+        return value
+
+    return AfterValidator(check)
+
+
+# One prefix names every physical resource a user must know; it has to satisfy the strictest
+# of the S3, ECR and SageMaker naming rules at once, with room for suffixes.
+ProjectPrefix = Annotated[
+    str,
+    _pattern(
+        r"(?=.{3,20}$)[a-z][a-z0-9]*(-[a-z0-9]+)*",
+        "3-20 characters: lowercase letters, digits and single inner hyphens, "
+        "starting with a letter",
+    ),
+]
+AccountId = Annotated[str, _pattern(r"\d{12}", "a 12-digit AWS account ID")]
+Region = Annotated[str, AfterValidator(_check_region)]
+PrincipalArn = Annotated[
+    str,
+    _pattern(
+        r"arn:aws(-cn|-us-gov)?:iam::\d{12}:(root|role/[\w+=,.@/-]{1,512}|user/[\w+=,.@/-]{1,512})",
+        "an IAM principal ARN: arn:aws:iam::<12 digits>:root, :role/<name> or :user/<name>",
+    ),
+]
+SageMakerNamePrefix = Annotated[
+    str,
+    _pattern(
+        r"(?=.{1,40}$)[a-zA-Z0-9](-*[a-zA-Z0-9])*",
+        "1-40 characters of a SageMaker job name: letters, digits and hyphens, not starting or "
+        "ending with a hyphen",
+    ),
+]
+TrainingInstanceType = Annotated[str, _instance_type_validator("TrainingInstanceType", "training")]
+ProcessingInstanceType = Annotated[
+    str, _instance_type_validator("ProcessingInstanceType", "processing")
+]
+EndpointInstanceType = Annotated[
+    str, _instance_type_validator("ProductionVariantInstanceType", "endpoint")
+]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StorageSettings(_Section):
+    noncurrent_version_expiration_days: int = Field(default=30, ge=1, le=3650)
+    abort_incomplete_upload_days: int = Field(default=7, ge=1, le=365)
+
+
+class RepositorySettings(_Section):
+    keep_last_images: int = Field(default=20, ge=1, le=1000)
+    untagged_expiration_days: int = Field(default=7, ge=1, le=365)
+
+
+class LaunchAgentSettings(_Section):
+    # Empty means the deploying account itself: its IAM administrators then decide who may
+    # assume the role, which is the safe default for a fresh account.
+    trusted_principals: tuple[PrincipalArn, ...] = ()
+    job_name_prefix: SageMakerNamePrefix | None = None
+    allow_image_build: bool = False
+    instance_type: TrainingInstanceType = "ml.m5.xlarge"
+    instance_count: int = Field(default=1, ge=1, le=100)
+    volume_size_gb: int = Field(default=30, ge=1, le=16384)
+    max_runtime_seconds: int = Field(default=3600, ge=1, le=2_419_200)
+
+
+class Settings(_Section):
+    """Every setting of one environment. Field docs live in the README's configuration table."""
+
+    env_name: str = "dev"
+    project_prefix: ProjectPrefix = "mlops"
+    account: AccountId | None = None
+    region: Region = "us-east-1"
+    termination_protection: bool = False
+    storage: StorageSettings = StorageSettings()
+    repositories: RepositorySettings = RepositorySettings()
+    launch_agent: LaunchAgentSettings = LaunchAgentSettings()
+
+    @property
+    def training_job_prefix(self) -> str:
+        return self.launch_agent.job_name_prefix or f"{self.project_prefix}-launch"
+
+    def stack_name(self, component: str) -> str:
+        return f"{self.project_prefix}-{component}"
+
+
+def _setting_paths(model: type[BaseModel], prefix: str = "") -> set[str]:
+    paths: set[str] = set()
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            paths |= _setting_paths(annotation, f"{prefix}{name}.")
+        else:
+            paths.add(f"{prefix}{name}")
+    return paths
+
+
+SETTING_PATHS = frozenset(_setting_paths(Settings) - {"env_name"})
+
+
+def _parse_cli_value(raw: Any) -> Any:
+    # `cdk -c key=value` always delivers strings. Lists and objects are read as JSON
+    # (`-c 'launch_agent.trusted_principals=["arn:..."]'`); scalars stay strings and the model
+    # converts "45" or "true" itself, so an account ID like "012345678901" keeps its zero.
+    if isinstance(raw, str) and raw.lstrip().startswith(("[", "{")):
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError:
+            return raw
+    return raw
+
+
+def _apply_override(target: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    node = target
+    for part in parents:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"setting {dotted!r}: {part!r} is not a section")
+    node[leaf] = _parse_cli_value(value)
+
+
+def _is_override_key(key: str) -> bool:
+    if key in _RESERVED_CONTEXT_KEYS or key.startswith(("@", "aws:", "cdk")):
+        return False
+    return "." in key or key in SETTING_PATHS
+
+
+def _describe(error: ErrorDetails) -> str:
+    location = ".".join(str(part) for part in error["loc"])
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        return f"unknown setting {location!r}; known settings: {', '.join(sorted(SETTING_PATHS))}"
+    return f"setting {location} = {error['input']!r}: {message}"
+
+
+def load_settings(context: Mapping[str, Any]) -> Settings:
+    """Build the settings of the environment named by ``context['env']`` plus overrides."""
+    environments = context.get("environments") or {}
+    env_name = context.get("env", "dev")
+    if env_name not in environments:
+        raise ConfigError(
+            f"setting env = {env_name!r}: not defined in cdk.json; choose one of "
+            f"{', '.join(sorted(environments)) or '(none defined)'}"
+        )
+    raw: dict[str, Any] = json.loads(json.dumps(environments[env_name]))
+    for key in sorted(context):
+        if not _is_override_key(key):
+            continue
+        if key not in SETTING_PATHS:
+            raise ConfigError(
+                f"unknown setting {key!r}; known settings: {', '.join(sorted(SETTING_PATHS))}"
+            )
+        _apply_override(raw, key, context[key])
+    try:
+        return Settings(env_name=env_name, **raw)
+    except ValidationError as error:
+        raise ConfigError(_describe(error.errors()[0])) from None
+
+
+def app_context(cli_context: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The context a run of app.py sees, the same whether or not the CDK CLI started it.
+
+    The CLI passes cdk.json's context plus ``-c`` values in CDK_CONTEXT_JSON; a direct
+    ``python app.py`` gets nothing, so cdk.json is read here and the CLI's values win.
+    """
+    file_context = json.loads(CDK_JSON.read_text())["context"]
+    if cli_context is None:
+        cli_context = json.loads(os.environ.get("CDK_CONTEXT_JSON") or "{}")
+    return {**file_context, **cli_context}

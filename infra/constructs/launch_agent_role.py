@@ -1,0 +1,142 @@
+"""The role an external launcher (Weights & Biases Launch and the like) assumes to submit
+SageMaker training jobs through CreateTrainingJob."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import ArnFormat, Aws, Stack
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from infra.constructs.acknowledgments import acknowledge, wildcard_resource_finding
+from infra.layout import TRAINING_JOB_LOG_GROUP
+
+
+class LaunchAgentRole(Construct):
+    """Create, watch and stop training jobs named with one prefix, as the execution role only.
+
+    Deliberate differences from the W&B documentation's policy are listed in the README.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        trusted_principals: Sequence[str],
+        job_name_prefix: str,
+        execution_role: iam.IRole,
+        key: kms.IKey,
+        training_repository: ecr.IRepository,
+        allow_image_build: bool,
+    ) -> None:
+        super().__init__(scope, id_)
+        stack = Stack.of(self)
+        principals: list[iam.IPrincipal] = [iam.ArnPrincipal(arn) for arn in trusted_principals]
+        self.role = iam.Role(
+            self,
+            "Role",
+            description="Assumed by an external launcher to submit SageMaker training jobs",
+            # Without configured principals the account itself is trusted: its IAM
+            # administrators then grant sts:AssumeRole to whoever runs the agent.
+            assumed_by=iam.CompositePrincipal(*principals)
+            if principals
+            else iam.AccountRootPrincipal(),
+        )
+        training_jobs = stack.format_arn(
+            service="sagemaker", resource="training-job", resource_name=f"{job_name_prefix}*"
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ManagePrefixedTrainingJobs",
+                actions=[
+                    "sagemaker:CreateTrainingJob",
+                    "sagemaker:DescribeTrainingJob",
+                    "sagemaker:StopTrainingJob",
+                    "sagemaker:AddTags",
+                ],
+                resources=[training_jobs],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="PassExecutionRoleToSageMakerOnly",
+                actions=["iam:PassRole"],
+                resources=[execution_role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            )
+        )
+        # SageMaker creates a grant on the caller's behalf to encrypt the training volume
+        # (ResourceConfig.VolumeKmsKeyId); the conditions keep the grant SageMaker's.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="GrantDataKeyToSageMakerOnly",
+                actions=["kms:CreateGrant"],
+                resources=[key.key_arn],
+                conditions={
+                    "StringEquals": {"kms:ViaService": f"sagemaker.{Aws.REGION}.amazonaws.com"},
+                    "Bool": {"kms:GrantIsForAWSResource": "true"},
+                },
+            )
+        )
+        training_logs = stack.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name=f"{TRAINING_JOB_LOG_GROUP}:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadTrainingJobLogs",
+                actions=["logs:DescribeLogStreams", "logs:GetLogEvents"],
+                resources=[training_logs],
+            )
+        )
+        policy = self.role.node.find_child("DefaultPolicy")
+        acknowledge(
+            policy,
+            wildcard_resource_finding(self, training_jobs),
+            "Training job names are chosen per run by the launcher; the role is confined to "
+            "jobs whose name starts with the configured job-name prefix",
+        )
+        acknowledge(
+            policy,
+            wildcard_resource_finding(self, training_logs),
+            "Log streams are created by SageMaker per job; read-only access is limited to the "
+            "training-job log group, as the launcher tails its jobs' logs",
+        )
+        if allow_image_build:
+            self._allow_image_build(training_repository, policy)
+
+    def _allow_image_build(self, repository: ecr.IRepository, policy: Construct) -> None:
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="PushTrainingImages",
+                actions=[
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                    "ecr:InitiateLayerUpload",
+                    "ecr:UploadLayerPart",
+                    "ecr:CompleteLayerUpload",
+                    "ecr:PutImage",
+                ],
+                resources=[repository.repository_arn],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="GetImageRegistryToken",
+                actions=["ecr:GetAuthorizationToken"],
+                resources=["*"],
+            )
+        )
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "ecr:GetAuthorizationToken has no resource-level permissions; pushes themselves "
+            "are limited to the training repository",
+        )

@@ -1,0 +1,16 @@
+"""Where things live in the artifact bucket, shared by the roles that grant access to it and
+the code that writes there, so a prefix is never spelled twice."""
+
+from __future__ import annotations
+
+PIPELINE_PREFIX = "pipelines"
+LAUNCH_PREFIX = "launch"
+ENDPOINT_PREFIX = "endpoints"
+
+# Everything the SageMaker execution role may read and write in the artifact bucket.
+EXECUTION_ROLE_ARTIFACT_PREFIXES = (PIPELINE_PREFIX, LAUNCH_PREFIX, ENDPOINT_PREFIX)
+
+# SageMaker writes job logs under this group prefix and job metrics under this namespace.
+SAGEMAKER_LOG_GROUP_PREFIX = "/aws/sagemaker/"
+TRAINING_JOB_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+SAGEMAKER_METRIC_NAMESPACE_PATTERN = "/aws/sagemaker/*"

@@ -1,0 +1,150 @@
+"""App-wide gates on every synthesized variant: cdk-nag, cfn-lint, checkov, determinism."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pytest
+
+from tests.conftest import VARIANTS, Assembly, synthesize
+
+ROOT = Path(__file__).resolve().parent.parent
+MAX_ACKNOWLEDGMENTS = 5
+ACK_TYPE = "aws:cdk:acknowledged-rules"
+
+
+def acknowledgments(assembly: Assembly) -> list[tuple[str, str, str]]:
+    """(construct path, finding id, reason) for every acknowledgment in the assembly."""
+    found = []
+    for metadata_file in sorted(assembly.directory.glob("*.metadata.json")):
+        for path, entries in json.loads(metadata_file.read_text()).items():
+            for entry in entries:
+                if entry["type"] == ACK_TYPE:
+                    for finding, reason in entry["data"].items():
+                        found.append((path, finding.removeprefix("Annotation::"), reason))
+    return found
+
+
+def violations(report: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        (violation["ruleName"], construct["constructPath"])
+        for plugin in report["pluginReports"]
+        for violation in plugin["violations"]
+        for construct in violation["violatingConstructs"]
+    ]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_cdk_nag_reports_no_unacknowledged_finding(
+    assemblies: dict[str, Assembly], variant: str
+) -> None:
+    assert violations(assemblies[variant].validation_report) == []
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_acknowledgments_are_few_and_give_specific_reasons(
+    assemblies: dict[str, Assembly], variant: str
+) -> None:
+    acks = acknowledgments(assemblies[variant])
+    assert 0 < len(acks) <= MAX_ACKNOWLEDGMENTS
+    for path, finding, reason in acks:
+        assert finding.startswith("AwsSolutions-"), finding
+        assert "[" in finding, f"{finding} on {path} acknowledges a whole rule, not one finding"
+        assert len(reason) >= 40, f"{finding} on {path}: reason too short: {reason!r}"
+        assert not path.endswith(("/Foundation", "/Pipeline")), f"{finding} acknowledged stack-wide"
+
+
+def test_readme_lists_every_acknowledgment(assemblies: dict[str, Assembly]) -> None:
+    readme = (ROOT / "README.md").read_text()
+    reasons = {
+        reason for assembly in assemblies.values() for _, _, reason in acknowledgments(assembly)
+    }
+    missing = sorted(reason for reason in reasons if reason not in readme)
+    assert missing == []
+
+
+def test_every_acknowledgment_matches_a_finding_it_would_otherwise_raise(
+    tmp_path: Path, assemblies: dict[str, Assembly]
+) -> None:
+    """Without acknowledgments, nag must report exactly the acknowledged findings: none stale."""
+    with mock.patch("infra.constructs.acknowledgments.Validations"):
+        bare = synthesize(tmp_path, **VARIANTS["dev-image-build"])
+    raised = {(rule, "/" + path) for rule, path in violations(bare.validation_report)}
+    acknowledged = {
+        (finding, path.removesuffix("/Resource"))
+        for path, finding, _ in acknowledgments(assemblies["dev-image-build"])
+    }
+    raised_by_construct = {(rule, path.removesuffix("/Resource")) for rule, path in raised}
+    assert raised_by_construct == acknowledged
+
+
+def parse_json_documents(text: str) -> list[dict[str, Any]]:
+    """checkov prints one JSON document per scanned directory, back to back."""
+    decoder, documents, position = json.JSONDecoder(), [], 0
+    while position < len(text.rstrip()):
+        document, position = decoder.raw_decode(text, position)
+        documents.append(document)
+        while position < len(text) and text[position].isspace():
+            position += 1
+    return documents
+
+
+@pytest.fixture(scope="session")
+def template_files(assemblies: dict[str, Assembly]) -> list[Path]:
+    return sorted(path for a in assemblies.values() for path in a.directory.glob("*.template.json"))
+
+
+def test_cfn_lint_finds_no_error_or_warning(template_files: list[Path]) -> None:
+    result = subprocess.run(
+        [str(ROOT / ".venv/bin/cfn-lint"), "--format", "parseable", *map(str, template_files)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_checkov_finds_no_failed_check_and_every_skip_has_a_comment(
+    assemblies: dict[str, Assembly],
+) -> None:
+    command = [str(ROOT / ".venv-checkov/bin/checkov"), "--framework", "cloudformation"]
+    for assembly in assemblies.values():
+        command += ["-d", str(assembly.directory)]
+    command += ["--skip-download", "-o", "json"]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    reports = parse_json_documents(result.stdout)
+    failed = [
+        (check["check_id"], check["file_path"], check["resource"])
+        for report in reports
+        for check in report["results"]["failed_checks"]
+    ]
+    assert failed == []
+    assert sum(report["summary"]["passed"] for report in reports) > 0
+    skipped = [check for report in reports for check in report["results"]["skipped_checks"]]
+    assert all(check["check_result"].get("suppress_comment") for check in skipped), skipped
+
+
+def test_data_bearing_resources_are_retained(dev: Assembly) -> None:
+    data_bearing = {"AWS::S3::Bucket", "AWS::KMS::Key", "AWS::ECR::Repository"}
+    resources = [
+        resource
+        for template in dev.templates().values()
+        for resource in template["Resources"].values()
+        if resource["Type"] in data_bearing
+    ]
+    assert len(resources) == 6
+    for resource in resources:
+        assert resource["DeletionPolicy"] == "Retain"
+        assert resource["UpdateReplacePolicy"] == "Retain"
+
+
+def test_synth_is_deterministic(tmp_path: Path, dev: Assembly) -> None:
+    again = synthesize(tmp_path, **VARIANTS["dev"])
+    assert again.templates() == dev.templates()
+    for name in dev.templates():
+        first = (dev.directory / f"{name}.template.json").read_bytes()
+        assert (tmp_path / f"{name}.template.json").read_bytes() == first
