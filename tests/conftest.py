@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,9 @@ import pytest
 from infra.app_factory import build_app
 from infra.config import Settings, app_context, load_settings
 from tests.support.offline import no_network
+
+# Tests may be run without make: never let botocore probe the instance-metadata endpoint.
+os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 
 
 @pytest.fixture(autouse=True, scope="session")
