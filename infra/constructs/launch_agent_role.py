@@ -47,7 +47,7 @@ class LaunchAgentRole(Construct):
             else iam.AccountRootPrincipal(),
         )
         training_jobs = stack.format_arn(
-            service="sagemaker", resource="training-job", resource_name=f"{job_name_prefix}*"
+            service="sagemaker", resource="training-job", resource_name=f"{job_name_prefix}-*"
         )
         self.role.add_to_policy(
             iam.PolicyStatement(
