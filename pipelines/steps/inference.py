@@ -1,0 +1,126 @@
+"""Inference handlers for the SageMaker XGBoost container in script mode.
+
+The serving toolkit calls ``model_fn`` once, then ``input_fn`` -> ``predict_fn`` -> ``output_fn``
+per request. Requests carry feature rows only (no label, no header) as ``text/csv`` or
+``application/json``; responses are JSON ``{"predictions": [{"score": p, "label": 0|1}]}``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import xgboost as xgb
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+MODEL_FILE_NAME = "xgboost-model"
+THRESHOLD = 0.5
+CSV = "text/csv"
+JSON = "application/json"
+
+
+def _media_type(content_type: str | None) -> str:
+    # Clients often send parameters, e.g. "text/csv; charset=utf-8".
+    return (content_type or "").split(";")[0].strip().lower()
+
+
+def _text(body: bytes | bytearray | str) -> str:
+    return body if isinstance(body, str) else bytes(body).decode("utf-8")
+
+
+def model_fn(model_dir: str) -> xgb.Booster:
+    booster = xgb.Booster()
+    booster.load_model(os.path.join(model_dir, MODEL_FILE_NAME))
+    return booster
+
+
+def _parse_csv(text: str) -> list[list[float]]:
+    rows = []
+    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        try:
+            # An empty cell is a missing value, which XGBoost handles natively.
+            rows.append([float(cell) if cell.strip() else math.nan for cell in row])
+        except ValueError:
+            raise ValueError(f"CSV row {number} has a value that is not a number") from None
+    return rows
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _parse_json(text: str) -> list[list[float]]:
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"request body is not valid JSON: {exc}") from None
+    if isinstance(payload, dict):
+        if "instances" not in payload:
+            raise ValueError('JSON object must have an "instances" list')
+        payload = payload["instances"]
+    if not isinstance(payload, list):
+        raise ValueError(
+            "JSON body must be a list of numbers, a list of lists or {'instances': ...}"
+        )
+    # A flat list of numbers is a single row.
+    rows = [payload] if payload and all(_is_number(v) or v is None for v in payload) else payload
+    parsed = []
+    for number, row in enumerate(rows, start=1):
+        if not isinstance(row, list) or not all(_is_number(v) or v is None for v in row):
+            raise ValueError(f"JSON row {number} must be a list of numbers")
+        parsed.append([math.nan if v is None else float(v) for v in row])
+    return parsed
+
+
+def input_fn(
+    request_body: bytes | bytearray | str, request_content_type: str | None
+) -> npt.NDArray[np.float32]:
+    """Decode a request into a 2-D float array of feature rows."""
+    media_type = _media_type(request_content_type)
+    if media_type == CSV:
+        rows = _parse_csv(_text(request_body))
+    elif media_type == JSON:
+        rows = _parse_json(_text(request_body))
+    else:
+        raise ValueError(f"unsupported content type {request_content_type!r}; use {CSV} or {JSON}")
+    if not rows:
+        raise ValueError("request contains no rows")
+    widths = {len(row) for row in rows}
+    if len(widths) != 1:
+        raise ValueError(f"rows have different numbers of features: {sorted(widths)}")
+    return np.asarray(rows, dtype=np.float32)
+
+
+def predict_fn(input_data: npt.NDArray[np.float32], model: xgb.Booster) -> npt.NDArray[np.float32]:
+    """Probability of class 1 for each row."""
+    expected = model.num_features()
+    if input_data.ndim != 2 or input_data.shape[1] != expected:
+        raise ValueError(f"each row must have {expected} features, got shape {input_data.shape}")
+    scores: npt.NDArray[np.float32] = model.predict(xgb.DMatrix(input_data))
+    return scores
+
+
+def _records(scores: Sequence[float] | npt.NDArray[np.float32]) -> list[dict[str, Any]]:
+    return [{"score": float(p), "label": int(p >= THRESHOLD)} for p in np.ravel(scores)]
+
+
+def output_fn(prediction: npt.NDArray[np.float32], accept: str | None) -> str:
+    """Encode probabilities as JSON; ``*/*`` and no Accept header also get JSON."""
+    if _media_type(accept) not in ("", "*/*", JSON):
+        raise ValueError(f"unsupported accept type {accept!r}; use {JSON}")
+    return json.dumps({"predictions": _records(prediction)})
+
+
+def predict(model: xgb.Booster, rows: Sequence[Sequence[float]]) -> list[dict[str, Any]]:
+    """Score feature rows directly, e.g. in a notebook or test: ``[{"score", "label"}, ...]``."""
+    return _records(predict_fn(np.asarray(rows, dtype=np.float32), model))
