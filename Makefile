@@ -23,7 +23,6 @@ export CDK_DISABLE_VERSION_CHECK := 1
 export AWS_EC2_METADATA_DISABLED := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export UV_COMPILE_BYTECODE := 1
-export UV_LINK_MODE := copy
 
 .PHONY: help setup run synth test lint typecheck pytest bench deploy destroy bootstrap queue-config clean
 

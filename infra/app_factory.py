@@ -10,6 +10,7 @@ import cdk_nag
 
 from infra.config import Settings
 from infra.stacks.foundation import FoundationStack
+from infra.stacks.pipeline import PipelineStack
 
 
 def build_app(
@@ -19,7 +20,7 @@ def build_app(
     # `make test` runs cfn-lint for on every template; cdk-nag is unaffected by this switch.
     app = cdk.App(context=dict(context), outdir=outdir, builtin_cloud_formation_validation=False)
     env = cdk.Environment(account=settings.account, region=settings.region)
-    FoundationStack(
+    foundation = FoundationStack(
         app,
         "Foundation",
         stack_name=settings.stack_name("foundation"),
@@ -27,6 +28,16 @@ def build_app(
         env=env,
         termination_protection=settings.termination_protection,
         description=f"ML platform foundation ({settings.env_name}): key, buckets, ECR, roles",
+    )
+    PipelineStack(
+        app,
+        "Pipeline",
+        stack_name=settings.stack_name("pipeline"),
+        settings=settings,
+        foundation=foundation,
+        env=env,
+        termination_protection=settings.termination_protection,
+        description=f"ML platform pipeline ({settings.env_name}): SageMaker pipeline and registry",
     )
     cdk.Tags.of(app).add("project", settings.project_prefix)
     cdk.Tags.of(app).add("environment", settings.env_name)

@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import botocore.session
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 from pydantic_core import ErrorDetails
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -142,6 +149,51 @@ class LaunchAgentSettings(_Section):
     max_runtime_seconds: int = Field(default=3600, ge=1, le=2_419_200)
 
 
+class PipelineConfig(_Section):
+    """Defaults of the SageMaker pipeline; most are pipeline parameters a run may override."""
+
+    processing_instance_type: ProcessingInstanceType = "ml.m5.xlarge"
+    training_instance_type: TrainingInstanceType = "ml.m5.xlarge"
+    endpoint_instance_type: EndpointInstanceType = "ml.m5.large"
+    # The SDK takes tuning budgets and spot only as plain values, not pipeline parameters.
+    tuning_max_jobs: int = Field(default=6, ge=1, le=500)
+    tuning_max_parallel_jobs: int = Field(default=2, ge=1, le=100)
+    use_spot: bool = True
+    max_runtime_seconds: int = Field(default=3600, ge=60, le=2_419_200)
+    max_wait_seconds: int = Field(default=7200, ge=60, le=2_419_200)
+    approval_status: Annotated[
+        str,
+        _pattern(
+            "Approved|PendingManualApproval",
+            "Approved or PendingManualApproval (a new model is never registered as Rejected)",
+        ),
+    ] = "PendingManualApproval"
+    quality_threshold: float = Field(default=0.9, ge=0.5, le=1.0)
+    data_capture: bool = False
+    autoscaling_min_capacity: int = Field(default=1, ge=1, le=100)
+    autoscaling_max_capacity: int = Field(default=2, ge=1, le=100)
+    target_invocations_per_instance: int = Field(default=70, ge=1, le=100_000)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PipelineConfig:
+        if self.tuning_max_parallel_jobs > self.tuning_max_jobs:
+            raise ValueError(
+                f"pipeline.tuning_max_parallel_jobs ({self.tuning_max_parallel_jobs}) must be "
+                f"<= pipeline.tuning_max_jobs ({self.tuning_max_jobs})"
+            )
+        if self.use_spot and self.max_wait_seconds < self.max_runtime_seconds:
+            raise ValueError(
+                f"pipeline.max_wait_seconds ({self.max_wait_seconds}) must be >= "
+                f"pipeline.max_runtime_seconds ({self.max_runtime_seconds}) with spot training"
+            )
+        if self.autoscaling_min_capacity > self.autoscaling_max_capacity:
+            raise ValueError(
+                f"pipeline.autoscaling_min_capacity ({self.autoscaling_min_capacity}) must be "
+                f"<= pipeline.autoscaling_max_capacity ({self.autoscaling_max_capacity})"
+            )
+        return self
+
+
 class Settings(_Section):
     """Every setting of one environment. Field docs live in the README's configuration table."""
 
@@ -153,6 +205,7 @@ class Settings(_Section):
     storage: StorageSettings = StorageSettings()
     repositories: RepositorySettings = RepositorySettings()
     launch_agent: LaunchAgentSettings = LaunchAgentSettings()
+    pipeline: PipelineConfig = PipelineConfig()
 
     @property
     def training_job_prefix(self) -> str:
@@ -207,6 +260,9 @@ def _is_override_key(key: str) -> bool:
 def _describe(error: ErrorDetails) -> str:
     location = ".".join(str(part) for part in error["loc"])
     message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "value_error" and isinstance(error["input"], dict):
+        # A rule across several settings of one section: the message names them itself.
+        return f"settings {location or '(top level)'}: {message}"
     if error["type"] == "extra_forbidden":
         return f"unknown setting {location!r}; known settings: {', '.join(sorted(SETTING_PATHS))}"
     return f"setting {location} = {error['input']!r}: {message}"

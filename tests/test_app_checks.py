@@ -13,7 +13,10 @@ import pytest
 from tests.conftest import VARIANTS, Assembly, synthesize
 
 ROOT = Path(__file__).resolve().parent.parent
-MAX_ACKNOWLEDGMENTS = 5
+# The foundation meets the bar of five. The pipeline stack needs more: SageMaker
+# Pipelines names the jobs and models it creates, so its role is scoped per resource type,
+# one finding each (README, "cdk-nag acknowledgments").
+MAX_ACKNOWLEDGMENTS = {"Foundation": 5, "Pipeline": 9}
 ACK_TYPE = "aws:cdk:acknowledged-rules"
 
 
@@ -50,7 +53,9 @@ def test_acknowledgments_are_few_and_give_specific_reasons(
     assemblies: dict[str, Assembly], variant: str
 ) -> None:
     acks = acknowledgments(assemblies[variant])
-    assert 0 < len(acks) <= MAX_ACKNOWLEDGMENTS
+    for stack, budget in MAX_ACKNOWLEDGMENTS.items():
+        count = sum(path.startswith(f"/{stack}/") for path, _, _ in acks)
+        assert 0 < count <= budget, f"{stack}: {count} acknowledgments, budget {budget}"
     for path, finding, reason in acks:
         assert finding.startswith("AwsSolutions-"), finding
         assert "[" in finding, f"{finding} on {path} acknowledges a whole rule, not one finding"
@@ -129,14 +134,20 @@ def test_checkov_finds_no_failed_check_and_every_skip_has_a_comment(
 
 
 def test_data_bearing_resources_are_retained(dev: Assembly) -> None:
-    data_bearing = {"AWS::S3::Bucket", "AWS::KMS::Key", "AWS::ECR::Repository"}
+    data_bearing = {
+        "AWS::S3::Bucket",
+        "AWS::KMS::Key",
+        "AWS::ECR::Repository",
+        "AWS::SageMaker::ModelPackageGroup",
+        "AWS::Logs::LogGroup",
+    }
     resources = [
         resource
         for template in dev.templates().values()
         for resource in template["Resources"].values()
         if resource["Type"] in data_bearing
     ]
-    assert len(resources) == 6
+    assert len(resources) == 9
     for resource in resources:
         assert resource["DeletionPolicy"] == "Retain"
         assert resource["UpdateReplacePolicy"] == "Retain"

@@ -19,7 +19,6 @@ from infra.constructs.launch_agent_role import LaunchAgentRole
 from infra.constructs.repositories import ImageRepositories
 from infra.constructs.storage import Storage
 
-
 # The app's pinned feature flags (cdk.json), so constructs behave here as they do in the app.
 FEATURE_FLAGS = {k: v for k, v in app_context(cli_context={}).items() if k.startswith("@")}
 
@@ -31,7 +30,8 @@ def bare_stack() -> cdk.Stack:
 def storage_template(settings: StorageSettings | None = None) -> Template:
     stack = bare_stack()
     key = DataKey(stack, "DataKey", alias="alias/test-data").key
-    Storage(stack, "Storage", settings=settings or StorageSettings(), key=key)
+    names = {purpose: f"test-{purpose}" for purpose in ("data", "artifacts", "access-logs")}
+    Storage(stack, "Storage", settings=settings or StorageSettings(), key=key, names=names)
     return Template.from_stack(stack)
 
 

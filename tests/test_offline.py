@@ -56,4 +56,7 @@ def test_cdk_cli_synth_runs_offline_without_credentials(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert BLOCKED not in result.stderr
-    assert sorted(p.name for p in tmp_path.glob("*.template.json")) == ["Foundation.template.json"]
+    assert sorted(p.name for p in tmp_path.glob("*.template.json")) == [
+        "Foundation.template.json",
+        "Pipeline.template.json",
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -14,20 +16,36 @@ class Storage(Construct):
     """Three buckets sharing one set of security defaults, applied in ``_bucket`` only."""
 
     def __init__(
-        self, scope: Construct, id_: str, *, settings: StorageSettings, key: kms.IKey
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        settings: StorageSettings,
+        key: kms.IKey,
+        names: Mapping[str, str],
     ) -> None:
         super().__init__(scope, id_)
         self._settings = settings
+        self._names = names
         # S3 server access logging can only deliver to a bucket encrypted with S3-managed
         # keys, so this one bucket cannot use the project key.
         self.access_log_bucket = self._bucket(
-            "AccessLogBucket", encryption=s3.BucketEncryption.S3_MANAGED, key=None, log_to=None
+            "AccessLogBucket",
+            name=names["access-logs"],
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            key=None,
+            log_to=None,
         )
         self.data_bucket = self._bucket(
-            "DataBucket", encryption=s3.BucketEncryption.KMS, key=key, log_to=self.access_log_bucket
+            "DataBucket",
+            name=names["data"],
+            encryption=s3.BucketEncryption.KMS,
+            key=key,
+            log_to=self.access_log_bucket,
         )
         self.artifact_bucket = self._bucket(
             "ArtifactBucket",
+            name=names["artifacts"],
             encryption=s3.BucketEncryption.KMS,
             key=key,
             log_to=self.access_log_bucket,
@@ -38,6 +56,7 @@ class Storage(Construct):
         self,
         id_: str,
         *,
+        name: str,
         encryption: s3.BucketEncryption,
         key: kms.IKey | None,
         log_to: s3.IBucket | None,
@@ -45,6 +64,7 @@ class Storage(Construct):
         return s3.Bucket(
             self,
             id_,
+            bucket_name=name,
             encryption=encryption,
             encryption_key=key,
             bucket_key_enabled=key is not None,

@@ -12,16 +12,33 @@ from infra.constructs.launch_agent_role import LaunchAgentRole
 from infra.constructs.repositories import ImageRepositories
 from infra.constructs.storage import Storage
 from infra.launch_queue import training_job_request
-from infra.layout import LAUNCH_PREFIX
+from infra.layout import LAUNCH_PREFIX, bucket_name
 
 LAUNCH_QUEUE_CONFIG_OUTPUT = "LaunchQueueConfig"
+BUCKET_PURPOSES = ("data", "artifacts", "access-logs")
+
+
+def storage_bucket_names(stack: Stack, settings: Settings) -> dict[str, str]:
+    """The foundation's bucket names as any stack of this app can compute them."""
+    return {
+        purpose: bucket_name(
+            stack.account, settings.region, project_prefix=settings.project_prefix, purpose=purpose
+        )
+        for purpose in BUCKET_PURPOSES
+    }
 
 
 class FoundationStack(Stack):
     def __init__(self, scope: Construct, id_: str, *, settings: Settings, **kwargs: object) -> None:
         super().__init__(scope, id_, **kwargs)
         self.key = DataKey(self, "DataKey", alias=f"alias/{settings.project_prefix}-data").key
-        self.storage = Storage(self, "Storage", settings=settings.storage, key=self.key)
+        self.storage = Storage(
+            self,
+            "Storage",
+            settings=settings.storage,
+            key=self.key,
+            names=storage_bucket_names(self, settings),
+        )
         self.repositories = ImageRepositories(
             self,
             "Repositories",

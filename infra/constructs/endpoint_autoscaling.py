@@ -1,0 +1,116 @@
+"""The Lambda the pipeline's last step calls to put target tracking on the new endpoint."""
+
+from __future__ import annotations
+
+from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from infra.config import PROJECT_ROOT
+from infra.constructs.acknowledgments import acknowledge, wildcard_resource_finding
+from infra.constructs.lambda_function import ProjectFunction
+
+AUTOSCALING_SLR_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
+
+
+class EndpointAutoscaling(Construct):
+    """Registers one endpoint's variant with Application Auto Scaling, and nothing else."""
+
+    def __init__(self, scope: Construct, id_: str, *, endpoint_name: str, key: kms.IKey) -> None:
+        super().__init__(scope, id_)
+        stack = Stack.of(self)
+        lambda_function = ProjectFunction(
+            self,
+            "Handler",
+            description="Registers autoscaling for the pipeline's endpoint",
+            code_directory=str(PROJECT_ROOT / "pipelines" / "lambdas"),
+            handler="endpoint_autoscaling.handler",
+            key=key,
+            # The handler waits for a Creating endpoint to come InService before registering.
+            timeout=Duration.minutes(15),
+        )
+        self.function = lambda_function.function
+        role = lambda_function.role
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="DescribeTheEndpoint",
+                actions=["sagemaker:DescribeEndpoint"],
+                resources=[
+                    stack.format_arn(
+                        service="sagemaker", resource="endpoint", resource_name=endpoint_name
+                    )
+                ],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ScaleSageMakerVariantsOnly",
+                # Scalable targets and policies get generated IDs, so no resource ARN can be
+                # known in advance; the conditions confine the calls to SageMaker variants.
+                actions=[
+                    "application-autoscaling:RegisterScalableTarget",
+                    "application-autoscaling:PutScalingPolicy",
+                    "application-autoscaling:DescribeScalableTargets",
+                    "application-autoscaling:DescribeScalingPolicies",
+                ],
+                resources=["*"],
+                conditions={
+                    "StringEquals": {
+                        "application-autoscaling:service-namespace": "sagemaker",
+                        "application-autoscaling:scalable-dimension": (
+                            "sagemaker:variant:DesiredInstanceCount"
+                        ),
+                    }
+                },
+            )
+        )
+        alarms = stack.format_arn(
+            service="cloudwatch",
+            resource="alarm",
+            resource_name=f"TargetTracking-endpoint/{endpoint_name}/*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ManageTargetTrackingAlarms",
+                # Target tracking creates and deletes its alarms as the caller.
+                actions=[
+                    "cloudwatch:PutMetricAlarm",
+                    "cloudwatch:DescribeAlarms",
+                    "cloudwatch:DeleteAlarms",
+                ],
+                resources=[alarms],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="CreateAutoscalingServiceLinkedRole",
+                actions=["iam:CreateServiceLinkedRole"],
+                resources=[
+                    stack.format_arn(
+                        service="iam",
+                        region="",
+                        resource="role",
+                        resource_name=(
+                            f"aws-service-role/{AUTOSCALING_SLR_SERVICE}/"
+                            "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+                        ),
+                    )
+                ],
+                conditions={"StringEquals": {"iam:AWSServiceName": AUTOSCALING_SLR_SERVICE}},
+            )
+        )
+        policy = role.node.find_child("DefaultPolicy")
+        acknowledge(
+            policy,
+            wildcard_resource_finding(self, "*"),
+            "Application Auto Scaling targets and policies have generated IDs; conditions "
+            "confine the calls to the SageMaker variant-count dimension",
+        )
+        acknowledge(
+            policy,
+            wildcard_resource_finding(self, alarms),
+            "Target tracking names its alarms itself, with a suffix; the role may manage only "
+            "alarms of this endpoint",
+        )

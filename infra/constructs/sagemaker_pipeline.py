@@ -1,0 +1,92 @@
+"""The SageMaker pipeline: its definition, built offline by ``pipelines.definition`` at synth
+time, embedded in ``AWS::SageMaker::Pipeline``, plus the model registry it registers into."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_cdk import RemovalPolicy, Stack, Token
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from pipelines.definition import PipelineSettings, build_definition
+
+
+class StandIns:
+    """Plain strings the SDK accepts in place of CloudFormation tokens.
+
+    The SDK parses S3 URIs and checks role ARNs, so it cannot take CDK tokens directly; it gets
+    a unique stand-in per token, and the finished definition gets the tokens back.
+    """
+
+    def __init__(self) -> None:
+        self._tokens: dict[str, str] = {}
+
+    def _register(self, stand_in: str, token: str) -> str:
+        self._tokens[stand_in] = token
+        return stand_in
+
+    def bucket(self, name: str) -> str:
+        if not Token.is_unresolved(name):
+            return name
+        return self._register(f"standin{len(self._tokens)}-bucket", name)
+
+    def arn(self, value: str, template: str) -> str:
+        if not Token.is_unresolved(value):
+            return value
+        return self._register(template.format(f"standin{len(self._tokens)}"), value)
+
+    def s3_uri(self, bucket: str, key: str) -> str:
+        return f"s3://{self.bucket(bucket)}/{key}"
+
+    def restore(self, node: Any) -> Any:
+        if isinstance(node, dict):
+            return {key: self.restore(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [self.restore(value) for value in node]
+        if isinstance(node, str):
+            for stand_in, token in self._tokens.items():
+                node = node.replace(stand_in, token)
+            return node
+        return node
+
+    def unrestored(self, text: str) -> list[str]:
+        return [stand_in for stand_in in self._tokens if stand_in in text]
+
+
+class SageMakerPipeline(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        settings: PipelineSettings,
+        stand_ins: StandIns,
+        pipeline_role: iam.IRole,
+        model_package_group_name: str,
+        description: str,
+    ) -> None:
+        super().__init__(scope, id_)
+        # The registry holds every model version and its metrics: it outlives the stack.
+        self.model_package_group = sagemaker.CfnModelPackageGroup(
+            self,
+            "ModelPackageGroup",
+            model_package_group_name=model_package_group_name,
+            model_package_group_description=f"Models registered by {settings.pipeline_name}",
+        )
+        self.model_package_group.apply_removal_policy(RemovalPolicy.RETAIN)
+        self.definition_json = build_definition(settings)
+        definition = stand_ins.restore(json.loads(self.definition_json))
+        self.pipeline = sagemaker.CfnPipeline(
+            self,
+            "Pipeline",
+            pipeline_name=settings.pipeline_name,
+            pipeline_description=description,
+            role_arn=pipeline_role.role_arn,
+            pipeline_definition={
+                "PipelineDefinitionBody": Stack.of(self).to_json_string(definition)
+            },
+        )
+        self.pipeline.add_dependency(self.model_package_group)
