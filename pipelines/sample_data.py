@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import re
 import sys
+from importlib import metadata
 from pathlib import Path
 
 LABEL_COLUMN = "target"
@@ -31,13 +33,25 @@ def write_sample_csv(path: Path) -> Path:
     dataset = load_breast_cancer()
     header = [snake_case(str(name)) for name in dataset.feature_names] + [LABEL_COLUMN]
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    with partial.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(header)
         for features, label in zip(dataset.data.tolist(), dataset.target.tolist(), strict=True):
             # %.10g round-trips every value in this data set and does not vary by platform.
             writer.writerow([f"{value:.10g}" for value in features] + [int(label)])
+    partial.replace(path)
     return path
+
+
+def cached_sample_csv(directory: Path) -> Path:
+    """The sample CSV under ``directory``, written once per scikit-learn version.
+
+    Its bytes depend only on the scikit-learn release that ships the data, so a file named after
+    that version is reused as is and later synths skip the 2-3 s scikit-learn import.
+    """
+    path = directory / f"breast-cancer-sklearn-{metadata.version('scikit-learn')}.csv"
+    return path if path.exists() else write_sample_csv(path)
 
 
 def main(argv: list[str] | None = None) -> int:

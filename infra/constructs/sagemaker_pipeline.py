@@ -11,7 +11,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from pipelines.definition import PipelineSettings, build_definition
+from infra.constructs.step_code import BUILD_DIR
+from pipelines.definition import PipelineSettings
+from pipelines.definition_cache import cached_definition
 
 
 class StandIns:
@@ -77,7 +79,7 @@ class SageMakerPipeline(Construct):
             model_package_group_description=f"Models registered by {settings.pipeline_name}",
         )
         self.model_package_group.apply_removal_policy(RemovalPolicy.RETAIN)
-        self.definition_json = build_definition(settings)
+        self.definition_json = cached_definition(settings, BUILD_DIR / "pipeline-definitions")
         definition = stand_ins.restore(json.loads(self.definition_json))
         self.pipeline = sagemaker.CfnPipeline(
             self,
@@ -89,4 +91,4 @@ class SageMakerPipeline(Construct):
                 "PipelineDefinitionBody": Stack.of(self).to_json_string(definition)
             },
         )
-        self.pipeline.add_dependency(self.model_package_group)
+        self.pipeline.node.add_dependency(self.model_package_group)

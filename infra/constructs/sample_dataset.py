@@ -12,7 +12,7 @@ from constructs import Construct
 from infra.config import PROJECT_ROOT
 from infra.constructs.lambda_function import ProjectFunction
 from infra.constructs.step_code import BUILD_DIR
-from pipelines.sample_data import write_sample_csv
+from pipelines.sample_data import cached_sample_csv
 
 SAMPLE_KEY = "sample/breast-cancer.csv"
 
@@ -25,7 +25,7 @@ class SampleDataset(Construct):
         self, scope: Construct, id_: str, *, data_bucket: s3.IBucket, key: kms.IKey
     ) -> None:
         super().__init__(scope, id_)
-        csv = write_sample_csv(BUILD_DIR / "breast-cancer.csv")
+        csv = cached_sample_csv(BUILD_DIR)
         asset = s3_assets.Asset(self, "Asset", path=str(csv))
         copier = ProjectFunction(
             self,

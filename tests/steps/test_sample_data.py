@@ -56,3 +56,13 @@ def test_importing_the_module_does_not_import_scikit_learn() -> None:
     )
 
     assert result.stdout.strip() == "False"
+
+
+def test_cached_sample_is_written_once_per_sklearn_version(tmp_path: Path) -> None:
+    from pipelines.sample_data import cached_sample_csv
+
+    first = cached_sample_csv(tmp_path)
+    assert first.name.startswith("breast-cancer-sklearn-")
+    first.write_text("stale\n")
+    assert cached_sample_csv(tmp_path).read_text() == "stale\n"
+    assert list(tmp_path.iterdir()) == [first]

@@ -1,0 +1,115 @@
+"""The pipeline stack: the embedded definition, its assets, registry, sample data, Lambdas."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipelines.mermaid import definition_to_mermaid
+from tests.conftest import Assembly
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def resources_of_type(template: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [r for r in template["Resources"].values() if r["Type"] == kind]
+
+
+def embedded_definition(assembly: Assembly) -> tuple[dict[str, Any], list[Any]]:
+    """The definition with every CloudFormation token replaced by the text ``TOKEN``."""
+    (pipeline,) = resources_of_type(assembly.template("Pipeline"), "AWS::SageMaker::Pipeline")
+    body = pipeline["Properties"]["PipelineDefinition"]["PipelineDefinitionBody"]
+    delimiter, parts = body["Fn::Join"]
+    assert delimiter == ""
+    text = "".join(part if isinstance(part, str) else "TOKEN" for part in parts)
+    return json.loads(text), [part for part in parts if not isinstance(part, str)]
+
+
+@pytest.fixture(scope="module")
+def definition(dev: Assembly) -> dict[str, Any]:
+    return embedded_definition(dev)[0]
+
+
+def test_pipeline_is_named_from_the_prefix_and_runs_as_its_own_role(dev: Assembly) -> None:
+    template = dev.template("Pipeline")
+    (pipeline,) = resources_of_type(template, "AWS::SageMaker::Pipeline")
+    assert pipeline["Properties"]["PipelineName"] == "mlops-dev-pipeline"
+    role_id = pipeline["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+    assert template["Resources"][role_id]["Properties"]["Description"].startswith(
+        "Assumed by SageMaker Pipelines"
+    )
+
+
+def test_definition_has_no_stand_in_left_and_resolves_tokens_at_deploy(dev: Assembly) -> None:
+    definition, tokens = embedded_definition(dev)
+    assert "standin" not in json.dumps(definition)
+    outputs = {t["Fn::GetStackOutput"]["OutputName"] for t in tokens if "Fn::GetStackOutput" in t}
+    assert any("ExecutionRole" in name for name in outputs)
+    assert any("DataKey" in name for name in outputs)
+    assert any("Fn::GetAtt" in t for t in tokens)  # the autoscaling Lambda's ARN
+
+
+def test_step_code_comes_from_content_hashed_assets(
+    dev: Assembly, definition: dict[str, Any]
+) -> None:
+    manifest = json.loads((dev.directory / "Pipeline.assets.json").read_text())
+    code_keys = [
+        destination["objectKey"]
+        for asset in manifest["files"].values()
+        if asset["displayName"].startswith("StepCode/")
+        for destination in asset["destinations"].values()
+    ]
+    text = json.dumps(definition)
+    assert len(code_keys) == 3
+    for key in code_keys:
+        assert re.fullmatch(r"[0-9a-f]{64}\.[a-z.]+", key), key
+        assert key in text, f"asset {key} not referenced by the definition"
+
+
+def test_default_input_is_the_shipped_sample_in_the_data_bucket(
+    dev: Assembly, definition: dict[str, Any]
+) -> None:
+    parameters = {p["Name"]: p for p in definition["Parameters"]}
+    assert parameters["InputDataUri"]["DefaultValue"] == (
+        "s3://mlops-dev-data-TOKEN-us-east-1/sample/breast-cancer.csv"
+    )
+    (copy,) = resources_of_type(dev.template("Pipeline"), "Custom::SampleDatasetCopy")
+    assert copy["Properties"]["DestinationKey"] == "sample/breast-cancer.csv"
+    assert copy["Properties"]["DestinationBucket"] == {
+        "Fn::Join": ["", ["mlops-dev-data-", {"Ref": "AWS::AccountId"}, "-us-east-1"]]
+    }
+
+
+def test_approval_default_follows_the_environment(assemblies: dict[str, Assembly]) -> None:
+    defaults = {}
+    for name in ("dev", "prod"):
+        definition, _ = embedded_definition(assemblies[name])
+        parameters = {p["Name"]: p for p in definition["Parameters"]}
+        defaults[name] = parameters["ModelApprovalStatus"]["DefaultValue"]
+    assert defaults == {"dev": "Approved", "prod": "PendingManualApproval"}
+
+
+def test_model_registry_is_retained(dev: Assembly) -> None:
+    (group,) = resources_of_type(dev.template("Pipeline"), "AWS::SageMaker::ModelPackageGroup")
+    assert group["DeletionPolicy"] == group["UpdateReplacePolicy"] == "Retain"
+    assert group["Properties"]["ModelPackageGroupName"] == "mlops-dev-models"
+
+
+def test_lambdas_use_the_newest_python_runtime_and_own_log_groups(dev: Assembly) -> None:
+    functions = resources_of_type(dev.template("Pipeline"), "AWS::Lambda::Function")
+    assert len(functions) == 2
+    for function in functions:
+        assert function["Properties"]["Runtime"] == "python3.14"
+        assert "LoggingConfig" in function["Properties"]
+
+
+def test_readme_diagram_is_generated_from_the_synthesized_definition(
+    definition: dict[str, Any],
+) -> None:
+    readme = (ROOT / "README.md").read_text()
+    diagram = definition_to_mermaid(json.dumps(definition))
+    assert f"```mermaid\n{diagram.strip()}\n```" in readme
