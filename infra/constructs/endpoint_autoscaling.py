@@ -32,14 +32,26 @@ class EndpointAutoscaling(Construct):
         )
         self.function = lambda_function.function
         role = lambda_function.role
+        # Application Auto Scaling checks that its caller may itself read the endpoint and
+        # change its instance count before it registers the variant.
+        endpoint_configs = stack.format_arn(
+            service="sagemaker",
+            resource="endpoint-config",
+            resource_name=f"{endpoint_name}-config*",
+        )
         role.add_to_policy(
             iam.PolicyStatement(
-                sid="DescribeTheEndpoint",
-                actions=["sagemaker:DescribeEndpoint"],
+                sid="ReadAndResizeTheEndpoint",
+                actions=[
+                    "sagemaker:DescribeEndpoint",
+                    "sagemaker:DescribeEndpointConfig",
+                    "sagemaker:UpdateEndpointWeightsAndCapacities",
+                ],
                 resources=[
                     stack.format_arn(
                         service="sagemaker", resource="endpoint", resource_name=endpoint_name
-                    )
+                    ),
+                    endpoint_configs,
                 ],
             )
         )
@@ -51,8 +63,6 @@ class EndpointAutoscaling(Construct):
                 actions=[
                     "application-autoscaling:RegisterScalableTarget",
                     "application-autoscaling:PutScalingPolicy",
-                    "application-autoscaling:DescribeScalableTargets",
-                    "application-autoscaling:DescribeScalingPolicies",
                 ],
                 resources=["*"],
                 conditions={
@@ -107,6 +117,12 @@ class EndpointAutoscaling(Construct):
             wildcard_resource_finding(self, "*"),
             "Application Auto Scaling targets and policies have generated IDs; conditions "
             "confine the calls to the SageMaker variant-count dimension",
+        )
+        acknowledge(
+            policy,
+            wildcard_resource_finding(self, endpoint_configs),
+            "The pipeline's endpoint-config step suffixes the configured name per execution; "
+            "the role may only describe this endpoint's configs",
         )
         acknowledge(
             policy,

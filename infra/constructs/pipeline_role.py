@@ -68,7 +68,8 @@ class PipelineRole(Construct):
                 resources=job_resources,
             )
         )
-        endpoint_configs = sagemaker_arn("endpoint-config", f"{endpoint_name}*")
+        # The SDK names the config "<endpoint>-config"; the pipeline appends a suffix to it.
+        endpoint_configs = sagemaker_arn("endpoint-config", f"{endpoint_name}-config*")
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="DeployTheEndpoint",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import CustomResource, Duration, Stack
+from aws_cdk import Aws, CustomResource, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -63,6 +63,7 @@ class SampleDataset(Construct):
                 sid="EncryptSampleObject",
                 actions=["kms:GenerateDataKey"],
                 resources=[key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"s3.{Aws.REGION}.amazonaws.com"}},
             )
         )
         self.uri = f"s3://{data_bucket.bucket_name}/{SAMPLE_KEY}"

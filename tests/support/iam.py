@@ -6,8 +6,15 @@ A synthesized template is full of CloudFormation intrinsics; the simulator needs
 role's identity policies and the resource policies (bucket, key, repository policies) that
 apply to a request, and ``simulate`` runs a whole batch of requests in one node process.
 
-Nothing here hard-codes a logical ID: roles are found through the stack outputs that name them
-(or any other handle a caller resolves to a role ARN).
+A stack of a multi-stack app refers to another stack's resources with
+``Fn::GetStackOutput``; given the other stacks' templates (``stacks=``, keyed by CloudFormation
+stack name, e.g. from ``read_cloud_assembly``) the resolver looks the named output up in that
+template and resolves its value there, so both stacks agree on every ARN and name, and
+``PolicyMatrix`` also applies the other stacks' bucket and key policies.
+
+Nothing here hard-codes a logical ID: roles are found through the stack outputs that name them,
+through the Lambda functions that use them (``lambda_function``), or any other handle a caller
+resolves to a role ARN.
 """
 
 from __future__ import annotations
@@ -60,7 +67,10 @@ class TemplateResolver:
         region: str = DEFAULT_REGION,
         partition: str = "aws",
         stack_name: str = "stack",
+        stacks: Mapping[str, Mapping[str, Json]] | None = None,
     ) -> None:
+        """``stacks``: the templates of the app's stacks by CloudFormation stack name, for
+        ``Fn::GetStackOutput`` (this template may be among them)."""
         self.template = template
         self.resources: Mapping[str, Json] = template.get("Resources", {})
         self.parameters: Mapping[str, Json] = template.get("Parameters", {})
@@ -74,6 +84,9 @@ class TemplateResolver:
             "AWS::URLSuffix": "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com",
             "AWS::StackName": stack_name,
         }
+        self.stack_name = stack_name
+        self.stacks: Mapping[str, Mapping[str, Json]] = stacks or {}
+        self._stack_resolvers: dict[tuple[str, str], TemplateResolver] = {}
 
     # -- public -----------------------------------------------------------------------------
 
@@ -90,6 +103,26 @@ class TemplateResolver:
             for logical_id, resource in self.resources.items()
             if resource.get("Type") == resource_type
         }
+
+    def stack_resolver(self, stack_name: str, region: str | None = None) -> TemplateResolver:
+        """The resolver of another stack of the app (same account and partition)."""
+        region = region or self.region
+        if stack_name == self.stack_name and region == self.region:
+            return self
+        if stack_name not in self.stacks:
+            raise UnresolvableError(
+                f"no template for stack {stack_name!r}; known stacks: {sorted(self.stacks)}"
+            )
+        if (stack_name, region) not in self._stack_resolvers:
+            self._stack_resolvers[stack_name, region] = TemplateResolver(
+                self.stacks[stack_name],
+                account=self.account,
+                region=region,
+                partition=self.partition,
+                stack_name=stack_name,
+                stacks=self.stacks,
+            )
+        return self._stack_resolvers[stack_name, region]
 
     def ref(self, name: str) -> str:
         if name in self.pseudo:
@@ -109,6 +142,10 @@ class TemplateResolver:
             return str(uuid.uuid5(uuid.NAMESPACE_URL, f"kms-key/{name}"))
         if kind == "AWS::ECR::Repository":
             return self._repository_name(name, props)
+        if kind == "AWS::Lambda::Function":
+            return str(self.resolve(props["FunctionName"])) if "FunctionName" in props else name
+        if kind == "AWS::Logs::LogGroup":
+            return str(self.resolve(props["LogGroupName"])) if "LogGroupName" in props else name
         if kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::KMS::Alias"):
             return name
         raise UnresolvableError(f"Ref of {name} ({kind}) is not modelled")
@@ -128,6 +165,17 @@ class TemplateResolver:
                 return (
                     f"arn:{self.partition}:ecr:{self.region}:{self.account}:"
                     f"repository/{self.ref(name)}"
+                )
+            if kind == "AWS::Lambda::Function":
+                return (
+                    f"arn:{self.partition}:lambda:{self.region}:{self.account}:"
+                    f"function:{self.ref(name)}"
+                )
+            if kind == "AWS::Logs::LogGroup":
+                # What CloudFormation returns for a log group: the ARN with a trailing ":*".
+                return (
+                    f"arn:{self.partition}:logs:{self.region}:{self.account}:"
+                    f"log-group:{self.ref(name)}:*"
                 )
         if kind == "AWS::KMS::Key" and attribute == "KeyId":
             return self.ref(name)
@@ -206,7 +254,21 @@ class TemplateResolver:
             return str(self._resolve(text)).split(separator)
         if key == "Fn::Sub":
             return self._sub(argument)
+        if key == "Fn::GetStackOutput":
+            return self._stack_output(argument)
         raise UnresolvableError(f"intrinsic {key} is not modelled")
+
+    def _stack_output(self, argument: Json) -> Json:
+        reference = self._resolve(argument)
+        if not isinstance(reference, dict) or set(reference) - {
+            "StackName",
+            "OutputName",
+            "Region",
+        }:
+            # A RoleArn would mean another account: not modelled.
+            raise UnresolvableError(f"Fn::GetStackOutput {argument!r} is not modelled")
+        other = self.stack_resolver(str(reference["StackName"]), reference.get("Region"))
+        return other.output(str(reference["OutputName"]))
 
     def _sub(self, argument: Json) -> str:
         text, variables = (argument, {}) if isinstance(argument, str) else argument
@@ -239,6 +301,7 @@ class Role:
     arn: str
     trust_policy: Json
     policies: tuple[Json, ...]
+    description: str | None = None
 
     @property
     def session_arn(self) -> str:
@@ -269,6 +332,42 @@ def wildcard_actions(role: Role) -> list[str]:
 
 
 @dataclass(frozen=True)
+class LambdaFunction:
+    """One Lambda function of the template, with the role it runs as."""
+
+    logical_id: str
+    arn: str
+    description: str | None
+    role: Role
+    log_group_arn: str | None  # the ARN CloudFormation reports, ending in ":*"
+
+
+@dataclass(frozen=True)
+class StackArtifact:
+    """One stack of a synthesized cloud assembly."""
+
+    artifact_id: str
+    stack_name: str
+    template: Mapping[str, Json]
+
+
+def read_cloud_assembly(directory: Path) -> dict[str, StackArtifact]:
+    """The stacks of the cloud assembly in ``directory`` (its manifest.json), by artifact ID."""
+    manifest = json.loads((directory / "manifest.json").read_text())
+    stacks: dict[str, StackArtifact] = {}
+    for artifact_id, artifact in manifest.get("artifacts", {}).items():
+        if artifact.get("type") != "aws:cloudformation:stack":
+            continue
+        properties = artifact.get("properties", {})
+        stacks[artifact_id] = StackArtifact(
+            artifact_id=artifact_id,
+            stack_name=properties.get("stackName", artifact_id),
+            template=json.loads((directory / properties["templateFile"]).read_text()),
+        )
+    return stacks
+
+
+@dataclass(frozen=True)
 class Query:
     """One request of a role (or, with ``policies`` set, of an arbitrary policy set)."""
 
@@ -286,6 +385,11 @@ class PolicyMatrix:
     policies (always passed for kms actions on a key of the template: KMS needs the key policy
     to allow, directly or by delegating to the account), ECR repository policies and role trust
     policies (for sts:AssumeRole* on a role of the template).
+
+    With ``stacks`` (templates by CloudFormation stack name, see ``for_stack``), the template's
+    ``Fn::GetStackOutput`` references resolve into those stacks, and their resource policies
+    (e.g. the bucket and key policies of a foundation stack) apply as well; roles are still
+    only those of ``template``.
     """
 
     def __init__(
@@ -295,25 +399,89 @@ class PolicyMatrix:
         *,
         account: str | None = None,
         region: str | None = None,
+        stack_name: str = "stack",
+        stacks: Mapping[str, Mapping[str, Json]] | None = None,
+        stack_names: Mapping[str, str] | None = None,
     ) -> None:
         self.account = account or (settings.account if settings else None) or FAKE_ACCOUNT
         self.region = region or (settings.region if settings else None) or DEFAULT_REGION
-        self.resolver = TemplateResolver(template, account=self.account, region=self.region)
+        self.resolver = TemplateResolver(
+            template,
+            account=self.account,
+            region=self.region,
+            stack_name=stack_name,
+            stacks=stacks,
+        )
+        # Artifact ID (e.g. "Foundation") -> CloudFormation stack name, for stack_output().
+        self.stack_names: Mapping[str, str] = stack_names or {}
+        self._sources = [
+            self.resolver,
+            *(
+                self.resolver.stack_resolver(name)
+                for name in sorted(stacks or {})
+                if name != stack_name
+            ),
+        ]
         self.bucket_policies = self._bucket_policies()
         self.key_policies = self._key_policies()
         self.repository_policies = self._repository_policies()
         self.trust_policies = {
-            self.resolver.get_att(logical_id, "Arn"): self.resolver.resolve(
+            source.get_att(logical_id, "Arn"): source.resolve(
                 role["Properties"]["AssumeRolePolicyDocument"]
             )
-            for logical_id, role in self.resolver.resources_of_type("AWS::IAM::Role").items()
+            for source in self._sources
+            for logical_id, role in source.resources_of_type("AWS::IAM::Role").items()
         }
         self._roles: dict[str, Role] = {}
+
+    @classmethod
+    def for_stack(
+        cls,
+        directory: Path,
+        artifact_id: str,
+        settings: Settings | None = None,
+        **kwargs: Any,
+    ) -> PolicyMatrix:
+        """The matrix of one stack of a synthesized cloud assembly, with every other stack of
+        the assembly available to ``Fn::GetStackOutput`` and as a source of resource policies."""
+        artifacts = read_cloud_assembly(directory)
+        if artifact_id not in artifacts:
+            raise KeyError(f"no stack {artifact_id!r} in {directory}; it has {sorted(artifacts)}")
+        stacks = {artifact.stack_name: artifact.template for artifact in artifacts.values()}
+        if len(stacks) != len(artifacts):
+            raise ValueError(f"two stacks of {directory} share a stack name")
+        return cls(
+            artifacts[artifact_id].template,
+            settings,
+            stack_name=artifacts[artifact_id].stack_name,
+            stacks=stacks,
+            stack_names={key: artifact.stack_name for key, artifact in artifacts.items()},
+            **kwargs,
+        )
 
     # -- handles ----------------------------------------------------------------------------
 
     def output(self, name: str) -> Json:
         return self.resolver.output(name)
+
+    def stack_output(self, stack: str, name: str) -> Json:
+        """Output ``name`` of another stack (artifact ID or stack name), resolved there."""
+        return self.resolver.stack_resolver(self.stack_names.get(stack, stack)).output(name)
+
+    def lambda_functions(self) -> list[LambdaFunction]:
+        return [
+            self._lambda_function(logical_id)
+            for logical_id in self.resolver.resources_of_type("AWS::Lambda::Function")
+        ]
+
+    def lambda_function(self, description: str) -> LambdaFunction:
+        """The one Lambda function of the template whose Description is ``description``."""
+        matches = [
+            function for function in self.lambda_functions() if function.description == description
+        ]
+        if len(matches) != 1:
+            raise LookupError(f"{len(matches)} Lambda functions are described as {description!r}")
+        return matches[0]
 
     def role_from_output(self, output_name: str) -> Role:
         """The role whose ARN the stack exports under ``output_name``."""
@@ -343,6 +511,13 @@ class PolicyMatrix:
         if logical_id not in self._roles:
             self._roles[logical_id] = self._collect_role(logical_id)
         return self._roles[logical_id]
+
+    def roles(self) -> list[Role]:
+        """Every IAM role of the template."""
+        return [
+            self.role(logical_id)
+            for logical_id in self.resolver.resources_of_type("AWS::IAM::Role")
+        ]
 
     # -- evaluation -------------------------------------------------------------------------
 
@@ -414,40 +589,68 @@ class PolicyMatrix:
                 policy_props = policy.get("Properties", {})
                 if name in resolver.resolve(policy_props.get("Roles", [])):
                     policies.append(resolver.resolve(policy_props["PolicyDocument"]))
+        description = resolver.resolve(props["Description"]) if "Description" in props else None
         return Role(
             logical_id=logical_id,
             name=name,
             arn=resolver.get_att(logical_id, "Arn"),
             trust_policy=resolver.resolve(props["AssumeRolePolicyDocument"]),
             policies=tuple(policies),
+            description=description,
+        )
+
+    def _lambda_function(self, logical_id: str) -> LambdaFunction:
+        resolver = self.resolver
+        props = resolver.resources[logical_id].get("Properties", {})
+        log_group_arn = None
+        log_group = props.get("LoggingConfig", {}).get("LogGroup")
+        if log_group is not None:
+            log_group_name = str(resolver.resolve(log_group))
+            groups = [
+                group_id
+                for group_id in resolver.resources_of_type("AWS::Logs::LogGroup")
+                if resolver.ref(group_id) == log_group_name
+            ]
+            log_group_arn = (
+                resolver.get_att(groups[0], "Arn")
+                if len(groups) == 1
+                else f"arn:{resolver.partition}:logs:{resolver.region}:{resolver.account}:"
+                f"log-group:{log_group_name}:*"
+            )
+        description = props.get("Description")
+        return LambdaFunction(
+            logical_id=logical_id,
+            arn=resolver.get_att(logical_id, "Arn"),
+            description=None if description is None else str(resolver.resolve(description)),
+            role=self.role_by_arn(str(resolver.resolve(props["Role"]))),
+            log_group_arn=log_group_arn,
         )
 
     def _bucket_policies(self) -> dict[str, Json]:
         policies: dict[str, Json] = {}
-        for policy in self.resolver.resources_of_type("AWS::S3::BucketPolicy").values():
-            props = policy["Properties"]
-            bucket = str(self.resolver.resolve(props["Bucket"]))
-            if bucket in policies:
-                raise ValueError(f"two bucket policies for {bucket}")
-            policies[bucket] = self.resolver.resolve(props["PolicyDocument"])
+        for source in self._sources:
+            for policy in source.resources_of_type("AWS::S3::BucketPolicy").values():
+                props = policy["Properties"]
+                bucket = str(source.resolve(props["Bucket"]))
+                if bucket in policies:
+                    raise ValueError(f"two bucket policies for {bucket}")
+                policies[bucket] = source.resolve(props["PolicyDocument"])
         return policies
 
     def _key_policies(self) -> dict[str, Json]:
         return {
-            self.resolver.get_att(logical_id, "Arn"): self.resolver.resolve(
-                key["Properties"]["KeyPolicy"]
-            )
-            for logical_id, key in self.resolver.resources_of_type("AWS::KMS::Key").items()
+            source.get_att(logical_id, "Arn"): source.resolve(key["Properties"]["KeyPolicy"])
+            for source in self._sources
+            for logical_id, key in source.resources_of_type("AWS::KMS::Key").items()
         }
 
     def _repository_policies(self) -> dict[str, Json]:
         return {
-            self.resolver.get_att(logical_id, "Arn"): self.resolver.resolve(
+            source.get_att(logical_id, "Arn"): source.resolve(
                 repository["Properties"]["RepositoryPolicyText"]
             )
-            for logical_id, repository in self.resolver.resources_of_type(
-                "AWS::ECR::Repository"
-            ).items()
+            for source in self._sources
+            for logical_id, repository in source.resources_of_type("AWS::ECR::Repository").items()
             if "RepositoryPolicyText" in repository.get("Properties", {})
         }
 
