@@ -10,6 +10,8 @@ MAKEFLAGS += --no-print-directory
 PYTHON ?= python3
 UV_VERSION := 0.13.9
 ENV ?= dev
+# CI deploys unattended (REQUIRE_APPROVAL=never); people get asked before IAM broadens.
+REQUIRE_APPROVAL ?= broadening
 
 UV := .tools/bin/uv
 PY := .venv/bin/python
@@ -24,7 +26,7 @@ export AWS_EC2_METADATA_DISABLED := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: help setup run synth test lint typecheck pytest bench deploy destroy bootstrap queue-config clean
+.PHONY: help setup run synth test lint typecheck pytest bench review deploy destroy bootstrap queue-config clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -70,11 +72,15 @@ test: lint typecheck pytest ## Everything CI runs
 bench: setup ## Synth time against an empty CDK app measured in the same run
 	$(PY) -m benchmarks.synth
 
+review: setup ## Review the infra change against BASE (a git ref): report in cdk.out.review/report.md
+	@test -n "$(BASE)" || { echo "usage: make review BASE=<git ref>" >&2; exit 2; }
+	$(PY) -m review --base $(BASE) --out cdk.out.review/report.md --fail-on-findings $(REVIEW_ARGS)
+
 bootstrap: setup ## cdk bootstrap the target account/region (needs your AWS credentials)
 	$(CDK) bootstrap -c env=$(ENV) $(CDK_ARGS)
 
-deploy: setup ## cdk deploy every stack (needs your AWS credentials)
-	$(CDK) deploy --all --require-approval broadening -c env=$(ENV) $(CDK_ARGS)
+deploy: setup ## cdk deploy every stack (needs your AWS credentials; REQUIRE_APPROVAL=never in CI)
+	$(CDK) deploy --all --require-approval $(REQUIRE_APPROVAL) -c env=$(ENV) $(CDK_ARGS)
 
 destroy: setup ## cdk destroy every stack; retained buckets, key and repositories stay
 	$(CDK) destroy --all -c env=$(ENV) $(CDK_ARGS)
@@ -83,4 +89,4 @@ queue-config: setup ## Print the launch queue config of the deployed foundation 
 	$(PY) -m infra.show_queue_config $(QUEUE_ARGS)
 
 clean: ## Remove generated output (keeps installed tools)
-	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out cdk.out.review .build .pytest_cache .mypy_cache .ruff_cache

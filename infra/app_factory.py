@@ -10,6 +10,7 @@ import cdk_nag
 
 from infra.config import Settings
 from infra.stacks.foundation import FoundationStack
+from infra.stacks.github_deploy import GitHubDeployStack
 from infra.stacks.pipeline import PipelineStack
 
 
@@ -39,6 +40,16 @@ def build_app(
         termination_protection=settings.termination_protection,
         description=f"ML platform pipeline ({settings.env_name}): SageMaker pipeline and registry",
     )
+    if settings.github.enabled:
+        GitHubDeployStack(
+            app,
+            "GitHubDeploy",
+            stack_name=settings.stack_name("github-deploy"),
+            settings=settings,
+            env=env,
+            termination_protection=settings.termination_protection,
+            description=f"ML platform CI ({settings.env_name}): GitHub OIDC deploy role",
+        )
     cdk.Tags.of(app).add("project", settings.project_prefix)
     cdk.Tags.of(app).add("environment", settings.env_name)
     cdk.Validations.of(app).add_plugins(cdk_nag.AwsSolutionsChecks(app))

@@ -194,6 +194,56 @@ class PipelineConfig(_Section):
         return self
 
 
+GitHubRepository = Annotated[
+    str,
+    _pattern(
+        r"[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}",
+        "<owner>/<repository> on GitHub, e.g. acme/ml-platform",
+    ),
+]
+GitBranch = Annotated[
+    str,
+    _pattern(
+        r"(?!refs/)[^\s~^:?*\[\\]{1,255}", "a branch name without refs/heads/ and without wildcards"
+    ),
+]
+GitHubOidcProviderArn = Annotated[
+    str,
+    _pattern(
+        r"arn:aws(-cn|-us-gov)?:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com",
+        "the ARN of the account's token.actions.githubusercontent.com OIDC provider",
+    ),
+]
+
+
+class GitHubSettings(_Section):
+    """Deploy from GitHub Actions with OIDC: a role only the configured branch can assume."""
+
+    enabled: bool = False
+    repository: GitHubRepository | None = None
+    branch: GitBranch = "main"
+    # Must match deploy.yml's `environment:`, which becomes the token's subject claim.
+    environment: str | None = "production"
+    # An account can hold one provider per URL: import an existing one instead of creating.
+    create_oidc_provider: bool = True
+    oidc_provider_arn: GitHubOidcProviderArn | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> GitHubSettings:
+        if self.enabled and self.repository is None:
+            raise ValueError("github.repository is required when github.enabled is true")
+        if self.create_oidc_provider and self.oidc_provider_arn is not None:
+            raise ValueError(
+                "github.oidc_provider_arn imports an existing provider: "
+                "set github.create_oidc_provider to false with it"
+            )
+        if self.enabled and not self.create_oidc_provider and self.oidc_provider_arn is None:
+            raise ValueError(
+                "github.oidc_provider_arn is required when github.create_oidc_provider is false"
+            )
+        return self
+
+
 class Settings(_Section):
     """Every setting of one environment. Field docs live in the README's configuration table."""
 
@@ -206,6 +256,7 @@ class Settings(_Section):
     repositories: RepositorySettings = RepositorySettings()
     launch_agent: LaunchAgentSettings = LaunchAgentSettings()
     pipeline: PipelineConfig = PipelineConfig()
+    github: GitHubSettings = GitHubSettings()
 
     @property
     def training_job_prefix(self) -> str:

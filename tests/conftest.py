@@ -61,7 +61,7 @@ def synthesize(outdir: Path, **overrides: Any) -> Assembly:
 # the launcher's image-building permissions switched on.
 VARIANTS: dict[str, dict[str, Any]] = {
     "dev": {"env": "dev"},
-    "prod": {"env": "prod"},
+    "prod": {"env": "prod"},  # with the GitHub OIDC deploy stack
     "dev-image-build": {"env": "dev", "launch_agent.allow_image_build": "true"},
 }
 

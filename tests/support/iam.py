@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
 
 from tests.support.offline import node_offline_env
 
@@ -146,6 +147,9 @@ class TemplateResolver:
             return str(self.resolve(props["FunctionName"])) if "FunctionName" in props else name
         if kind == "AWS::Logs::LogGroup":
             return str(self.resolve(props["LogGroupName"])) if "LogGroupName" in props else name
+        if kind == "AWS::IAM::OIDCProvider":
+            host = urlparse(str(self.resolve(props["Url"]))).netloc
+            return f"arn:{self.partition}:iam::{self.account}:oidc-provider/{host}"
         if kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::KMS::Alias"):
             return name
         raise UnresolvableError(f"Ref of {name} ({kind}) is not modelled")
