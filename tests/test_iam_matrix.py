@@ -15,12 +15,11 @@ from __future__ import annotations
 import copy
 import json
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
-from tests.conftest import VARIANTS, Assembly
+from tests.conftest import Assembly
 from tests.support.iam import (
     FAKE_ACCOUNT,
     PolicyMatrix,
@@ -30,17 +29,23 @@ from tests.support.iam import (
     TemplateResolver,
     UnresolvableError,
     raise_on_errors,
-    simulate,
     wildcard_actions,
+)
+from tests.support.iam_cases import (
+    ALL_VARIANTS,
+    ALLOWED,
+    DENIED,
+    EXPLICITLY_DENIED,
+    Case,
+    assert_unique_descriptions,
+    check,
+    evaluate,
+    expand,
+    via,
 )
 
 STACK = "Foundation"
-ALL_VARIANTS = tuple(VARIANTS)
 ROLE_OUTPUTS = {"execution": "ExecutionRoleArn", "agent": "LaunchAgentRoleArn"}
-
-ALLOWED = "Allowed"
-DENIED = "Denied"  # implicitly or explicitly: the request fails either way
-EXPLICITLY_DENIED = "ExplicitlyDenied"
 
 OTHER_REGION = "ap-southeast-2"  # never the region of a variant (checked in resource_names)
 TRAINING_LOG_STREAM = (
@@ -49,27 +54,9 @@ TRAINING_LOG_STREAM = (
 )
 
 
-@dataclass(frozen=True)
-class Case:
-    description: str
-    role: str  # a key of ROLE_OUTPUTS
-    action: str
-    resource: str  # str.format template over resource_names()
-    expected: str  # ALLOWED, DENIED or EXPLICITLY_DENIED
-    context: dict[str, str] = field(default_factory=dict)
-    variants: tuple[str, ...] = ALL_VARIANTS
-
-    def query(self, matrix: PolicyMatrix, names: dict[str, str]) -> Query:
-        return Query(
-            role=matrix.role_from_output(ROLE_OUTPUTS[self.role]),
-            action=self.action,
-            resource=self.resource.format(**names),
-            context={key: value.format(**names) for key, value in self.context.items()},
-        )
-
-
-def via(service: str) -> dict[str, str]:
-    return {"kms:ViaService": f"{service}.{{region}}.amazonaws.com"}
+def role_of(matrix: PolicyMatrix, key: str) -> Role:
+    """The role a case's ``role`` (a key of ROLE_OUTPUTS) names."""
+    return matrix.role_from_output(ROLE_OUTPUTS[key])
 
 
 # The tables are laid out one request per case; the formatter would spread each over 8 lines.
@@ -305,20 +292,7 @@ TABLES = {
     "image-build": IMAGE_BUILD_CASES,
 }
 
-
-def _expand(cases: list[Case]) -> list[Any]:
-    return [
-        pytest.param(variant, case, id=f"{variant}: {case.description}")
-        for case in cases
-        for variant in case.variants
-    ]
-
-
-def _all_descriptions() -> list[str]:
-    return [case.description for cases in TABLES.values() for case in cases]
-
-
-assert len(set(_all_descriptions())) == len(_all_descriptions()), "case descriptions must be unique"
+assert_unique_descriptions(TABLES)
 
 
 # -- fixtures -------------------------------------------------------------------------------
@@ -458,46 +432,28 @@ def verdicts(
     names = {
         variant: resource_names(matrices[variant], assemblies[variant]) for variant in matrices
     }
-    requests: dict[str, dict[str, Any]] = {}
-    for cases in TABLES.values():
-        for case in cases:
-            for variant in case.variants:
-                matrix = matrices[variant]
-                requests[f"{variant}: {case.description}"] = matrix.request(
-                    case.query(matrix, names[variant])
-                )
-    requests.update(harness)
-    return dict(zip(requests, simulate(list(requests.values())), strict=True))
-
-
-def _check(verdicts: dict[str, str], variant: str, case: Case) -> None:
-    verdict = verdicts[f"{variant}: {case.description}"]
-    if verdict.startswith("ERROR"):
-        raise SimulationError(f"the simulator rejected {case.action} on {case.resource}: {verdict}")
-    if case.expected == DENIED:
-        assert verdict != ALLOWED, f"{case.description}: {variant} allows it"
-    else:
-        assert verdict == case.expected, f"{case.description}: {variant} says {verdict}"
+    cases = [case for cases in TABLES.values() for case in cases]
+    return evaluate(cases, matrices, names, role_of, extra_requests=harness)
 
 
 # -- the matrix -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("variant", "case"), _expand(EXECUTION_ROLE_CASES))
+@pytest.mark.parametrize(("variant", "case"), expand(EXECUTION_ROLE_CASES))
 def test_execution_role(verdicts: dict[str, str], variant: str, case: Case) -> None:
-    _check(verdicts, variant, case)
+    check(verdicts, variant, case)
 
 
-@pytest.mark.parametrize(("variant", "case"), _expand(LAUNCH_AGENT_CASES))
+@pytest.mark.parametrize(("variant", "case"), expand(LAUNCH_AGENT_CASES))
 def test_launch_agent_role(verdicts: dict[str, str], variant: str, case: Case) -> None:
-    _check(verdicts, variant, case)
+    check(verdicts, variant, case)
 
 
-@pytest.mark.parametrize(("variant", "case"), _expand(IMAGE_BUILD_CASES))
+@pytest.mark.parametrize(("variant", "case"), expand(IMAGE_BUILD_CASES))
 def test_launch_agent_image_build_switch(
     verdicts: dict[str, str], variant: str, case: Case
 ) -> None:
-    _check(verdicts, variant, case)
+    check(verdicts, variant, case)
 
 
 # -- structural guarantees ------------------------------------------------------------------

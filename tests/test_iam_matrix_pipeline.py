@@ -17,38 +17,42 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import VARIANTS, Assembly
+from tests.conftest import Assembly
 from tests.support.iam import (
     FAKE_ACCOUNT,
     PolicyMatrix,
     Query,
     Role,
-    SimulationError,
     TemplateResolver,
     UnresolvableError,
     read_cloud_assembly,
-    simulate,
     wildcard_actions,
+)
+from tests.support.iam_cases import (
+    ALL_VARIANTS,
+    ALLOWED,
+    DENIED,
+    EXPLICITLY_DENIED,
+    Case,
+    assert_unique_descriptions,
+    check,
+    evaluate,
+    expand,
+    via,
 )
 
 STACK = "Pipeline"
 FOUNDATION = "Foundation"
-ALL_VARIANTS = tuple(VARIANTS)
 PIPELINE_ROLE_OUTPUT = "PipelineRoleArn"
 AUTOSCALING_FUNCTION = "Registers autoscaling for the pipeline's endpoint"
 COPIER_FUNCTION = "Copies the sample dataset into the data bucket"
 LAMBDA_ROLE_PREFIX = "Runs the Lambda function: "
 ROLE_KEYS = ("pipeline", "autoscaling", "copier")
-
-ALLOWED = "Allowed"
-DENIED = "Denied"  # implicitly or explicitly: the request fails either way
-EXPLICITLY_DENIED = "ExplicitlyDenied"
 
 SM = "arn:aws:sagemaker:{region}:{account}"
 SCALABLE_TARGET = (
@@ -80,26 +84,8 @@ TARGET_TRACKING_ALARM = (
 LOG_STREAM = ":log-stream:2024/01/01/abc123"
 
 
-@dataclass(frozen=True)
-class Case:
-    description: str
-    role: str  # one of ROLE_KEYS
-    action: str
-    resource: str  # str.format template over resource_names()
-    expected: str  # ALLOWED, DENIED or EXPLICITLY_DENIED
-    context: dict[str, str] = field(default_factory=dict)
-    variants: tuple[str, ...] = ALL_VARIANTS
-
-    def query(self, matrix: PolicyMatrix, names: dict[str, str]) -> Query:
-        return Query(
-            role=role_of(matrix, self.role),
-            action=self.action,
-            resource=self.resource.format(**names),
-            context={key: value.format(**names) for key, value in self.context.items()},
-        )
-
-
 def role_of(matrix: PolicyMatrix, key: str) -> Role:
+    """The role a case's ``role`` (one of ROLE_KEYS) names."""
     if key == "pipeline":
         return matrix.role_from_output(PIPELINE_ROLE_OUTPUT)
     if key == "autoscaling":
@@ -107,10 +93,6 @@ def role_of(matrix: PolicyMatrix, key: str) -> Role:
     if key == "copier":
         return matrix.lambda_function(COPIER_FUNCTION).role
     raise KeyError(key)
-
-
-def via(service: str) -> dict[str, str]:
-    return {"kms:ViaService": f"{service}.{{region}}.amazonaws.com"}
 
 
 GRANT_FOR_SAGEMAKER = {**via("sagemaker"), "kms:GrantIsForAWSResource": "true"}
@@ -358,20 +340,7 @@ TABLES = {
     "copier": COPIER_ROLE_CASES,
 }
 
-
-def _expand(cases: list[Case]) -> list[Any]:
-    return [
-        pytest.param(variant, case, id=f"{variant}: {case.description}")
-        for case in cases
-        for variant in case.variants
-    ]
-
-
-def _all_descriptions() -> list[str]:
-    return [case.description for cases in TABLES.values() for case in cases]
-
-
-assert len(set(_all_descriptions())) == len(_all_descriptions()), "case descriptions must be unique"
+assert_unique_descriptions(TABLES)
 
 
 # -- fixtures -------------------------------------------------------------------------------
@@ -436,71 +405,47 @@ def names(
     return {variant: resource_names(matrices[variant], assemblies[variant]) for variant in matrices}
 
 
-def _evaluate_table(
-    cases: list[Case], matrices: dict[str, PolicyMatrix], names: dict[str, dict[str, str]]
-) -> dict[str, str]:
-    """Every verdict of one table, keyed by pytest id, from one node run."""
-    requests = {
-        f"{variant}: {case.description}": matrices[variant].request(
-            case.query(matrices[variant], names[variant])
-        )
-        for case in cases
-        for variant in case.variants
-    }
-    return dict(zip(requests, simulate(list(requests.values())), strict=True))
-
-
 @pytest.fixture(scope="module")
 def pipeline_verdicts(
     matrices: dict[str, PolicyMatrix], names: dict[str, dict[str, str]]
 ) -> dict[str, str]:
-    return _evaluate_table(PIPELINE_ROLE_CASES, matrices, names)
+    return evaluate(PIPELINE_ROLE_CASES, matrices, names, role_of)
 
 
 @pytest.fixture(scope="module")
 def autoscaling_verdicts(
     matrices: dict[str, PolicyMatrix], names: dict[str, dict[str, str]]
 ) -> dict[str, str]:
-    return _evaluate_table(AUTOSCALING_ROLE_CASES, matrices, names)
+    return evaluate(AUTOSCALING_ROLE_CASES, matrices, names, role_of)
 
 
 @pytest.fixture(scope="module")
 def copier_verdicts(
     matrices: dict[str, PolicyMatrix], names: dict[str, dict[str, str]]
 ) -> dict[str, str]:
-    return _evaluate_table(COPIER_ROLE_CASES, matrices, names)
-
-
-def _check(verdicts: dict[str, str], variant: str, case: Case) -> None:
-    verdict = verdicts[f"{variant}: {case.description}"]
-    if verdict.startswith("ERROR"):
-        raise SimulationError(f"the simulator rejected {case.action} on {case.resource}: {verdict}")
-    if case.expected == DENIED:
-        assert verdict != ALLOWED, f"{case.description}: {variant} allows it"
-    else:
-        assert verdict == case.expected, f"{case.description}: {variant} says {verdict}"
+    return evaluate(COPIER_ROLE_CASES, matrices, names, role_of)
 
 
 # -- the matrix -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("variant", "case"), _expand(PIPELINE_ROLE_CASES))
+@pytest.mark.parametrize(("variant", "case"), expand(PIPELINE_ROLE_CASES))
 def test_pipeline_role(pipeline_verdicts: dict[str, str], variant: str, case: Case) -> None:
-    _check(pipeline_verdicts, variant, case)
+    check(pipeline_verdicts, variant, case)
 
 
-@pytest.mark.parametrize(("variant", "case"), _expand(AUTOSCALING_ROLE_CASES))
+@pytest.mark.parametrize(("variant", "case"), expand(AUTOSCALING_ROLE_CASES))
 def test_autoscaling_lambda_role(
     autoscaling_verdicts: dict[str, str], variant: str, case: Case
 ) -> None:
-    _check(autoscaling_verdicts, variant, case)
+    check(autoscaling_verdicts, variant, case)
 
 
-@pytest.mark.parametrize(("variant", "case"), _expand(COPIER_ROLE_CASES))
+@pytest.mark.parametrize(("variant", "case"), expand(COPIER_ROLE_CASES))
 def test_sample_copier_lambda_role(
     copier_verdicts: dict[str, str], variant: str, case: Case
 ) -> None:
-    _check(copier_verdicts, variant, case)
+    check(copier_verdicts, variant, case)
 
 
 # -- structural guarantees ------------------------------------------------------------------
