@@ -55,7 +55,8 @@ synth: setup ## Synthesize every stack offline into cdk.out (ENV=dev|prod, CDK_A
 	$(CDK) synth --quiet -c env=$(ENV) $(CDK_ARGS)
 	@echo "synthesized: $$(ls cdk.out/*.template.json | tr '\n' ' ')"
 
-run: synth ## Set up if needed, then synthesize the app offline
+run: synth ## Set up if needed, synthesize, then run the synthesized pipeline locally (RUN_ARGS)
+	$(PY) -m pipelines.local run --assembly cdk.out --run-dir .run/local $(RUN_ARGS)
 
 lint: setup ## ruff lint and format check
 	.venv/bin/ruff check .
@@ -69,8 +70,9 @@ pytest: setup ## The test suite (synth, cdk-nag, cfn-lint, checkov, IAM matrix, 
 
 test: lint typecheck pytest ## Everything CI runs
 
-bench: setup ## Synth time against an empty CDK app measured in the same run
+bench: setup ## Synth time against an empty CDK app, and the local pipeline run, same run
 	$(PY) -m benchmarks.synth
+	$(PY) -m benchmarks.local_run
 
 review: setup ## Review the infra change against BASE (a git ref): report in cdk.out.review/report.md
 	@test -n "$(BASE)" || { echo "usage: make review BASE=<git ref>" >&2; exit 2; }
@@ -89,4 +91,4 @@ queue-config: setup ## Print the launch queue config of the deployed foundation 
 	$(PY) -m infra.show_queue_config $(QUEUE_ARGS)
 
 clean: ## Remove generated output (keeps installed tools)
-	rm -rf cdk.out cdk.out.review .build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out cdk.out.review .build .run .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,118 @@
+"""Command line of the local runner.
+
+    python -m pipelines.local run [--assembly cdk.out] [--run-dir .run/local]
+                                  [--param Name=value ...] [--no-cache] [--summary PATH]
+                                  [--pipeline NAME] [--no-warm-pool] [--max-parallel-steps N]
+
+The run directory holds ``s3/<bucket>/<key>`` (the local object store: assets, sample data,
+step outputs), ``cache/`` (step cache entries), ``registry/<group>/<version>.json`` (the model
+registry) and ``executions/<id>/`` (per-step logs and the summary JSON). Keep it between runs
+to reuse cached steps.
+
+Exit codes: 0 the execution succeeded; 1 a step failed, a Fail step ran or the endpoint's
+smoke prediction failed (a failed job's log tail is shown, and the run directory is kept);
+2 the input is unusable (missing assembly, malformed definition, unsupported step, bad
+parameter, bad command line), with one ``error: ...`` line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn, TextIO
+
+from pipelines.local.errors import LocalRunError
+from pipelines.local.runner import RunOptions, default_parallel_steps, run_pipeline
+from pipelines.local.summary import render
+
+
+class _UsageError(LocalRunError):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of printing usage, so every error is one line."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(f"{message} (see --help)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m pipelines.local", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    run = commands.add_parser(
+        "run",
+        help="execute the synthesized pipeline definition on this machine",
+        description="Execute the pipeline definition of a cloud assembly locally.",
+    )
+    run.add_argument("--assembly", type=Path, default=Path("cdk.out"), help="cdk synth output")
+    run.add_argument(
+        "--run-dir",
+        type=Path,
+        default=Path(".run/local"),
+        help="object store, step cache, model registry and job logs",
+    )
+    run.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a pipeline parameter (repeatable)",
+    )
+    run.add_argument("--no-cache", action="store_true", help="run every step, reuse nothing")
+    run.add_argument(
+        "--summary", type=Path, help="where to write the summary JSON (default: in the run dir)"
+    )
+    run.add_argument("--pipeline", help="which pipeline, when the assembly has several")
+    run.add_argument(
+        "--no-warm-pool",
+        action="store_true",
+        help="start every job as a plain subprocess (slower: each one imports its libraries)",
+    )
+    run.add_argument(
+        "--max-parallel-steps",
+        type=int,
+        default=default_parallel_steps(),
+        metavar="N",
+        help="steps running at once; each job gets CPUs / N threads (default: %(default)s)",
+    )
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        args = _parser().parse_args(argv)
+        options = RunOptions(
+            assembly=args.assembly,
+            run_dir=args.run_dir,
+            params=tuple(args.param),
+            use_cache=not args.no_cache,
+            summary=args.summary,
+            pipeline=args.pipeline,
+            max_parallel_steps=args.max_parallel_steps,
+            warm_pool=not args.no_warm_pool,
+        )
+        if options.max_parallel_steps < 1:
+            raise _UsageError("--max-parallel-steps must be at least 1")
+        result = run_pipeline(options, out)
+    except LocalRunError as error:
+        print(f"error: {error}", file=err)
+        return error.exit_code
+    print(render(result.summary), file=out)
+    print(f"summary: {result.summary_path}", file=out)
+    failure = result.summary["failure"]
+    if failure is not None:
+        if result.failure_log:
+            failed = next(r for r in result.reports if r.name == failure["step"])
+            print(f"last {len(result.failure_log)} lines of {failed.log}:", file=err)
+            for line in result.failure_log:
+                print(f"  | {line}", file=err)
+        print(f"run directory kept: {result.summary['run_dir']}", file=err)
+        print(f"error: {failure['step']}: {failure['message']}", file=err)
+    return result.exit_code

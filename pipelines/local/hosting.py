@@ -1,0 +1,309 @@
+"""Model, EndpointConfig and Endpoint steps, and the local endpoints they start.
+
+``Hosting`` is the local control plane: it remembers models and endpoint configs by name, as
+SageMaker does, so an Endpoint step finds its model through its config exactly like the
+service. An endpoint is a :mod:`pipelines.local.serving` process on 127.0.0.1 (a free port) that
+serves the model's ``SAGEMAKER_PROGRAM`` from its ``SAGEMAKER_SUBMIT_DIRECTORY`` tarball with
+the extracted ``ModelDataUrl`` as its model directory. The step returns once ``/ping`` answers
+(the endpoint is InService); the run stops every endpoint at its end.
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from pipelines.local.errors import DefinitionError, StepError
+from pipelines.local.graph import StepNode
+from pipelines.local.jobs import StepContext, StepOutcome, job_suffix, process_env
+from pipelines.local.objectstore import ObjectStore
+from pipelines.local.warmpool import WarmPool
+
+SERVER_SCRIPT = Path(__file__).with_name("serving.py")
+STARTUP_TIMEOUT_SECONDS = 120.0
+REQUEST_TIMEOUT_SECONDS = 30.0
+
+
+class ProcessHandle(Protocol):
+    """What we need of a server process: ``subprocess.Popen`` or a warm-pool process."""
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int | None: ...
+
+    def terminate(self) -> None: ...
+
+    def kill(self) -> None: ...
+
+
+@dataclass
+class LocalEndpoint:
+    name: str
+    arn: str
+    config_name: str
+    variant: Mapping[str, Any]
+    model_name: str
+    process: ProcessHandle
+    url: str
+    log: Path
+
+    def invoke(
+        self, body: bytes, content_type: str, accept: str = "application/json"
+    ) -> tuple[int, str]:
+        """(HTTP status, response text) of one /invocations request."""
+        request = urllib.request.Request(  # noqa: S310 - always our own http://127.0.0.1 server
+            f"{self.url}/invocations",
+            data=body,
+            method="POST",
+            headers={"Content-Type": content_type, "Accept": accept},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_SECONDS) as response:  # noqa: S310
+                return int(response.status), response.read().decode()
+        except urllib.error.HTTPError as error:
+            return int(error.code), error.read().decode()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+class Hosting:
+    def __init__(self) -> None:
+        self.models: dict[str, dict[str, Any]] = {}
+        self.endpoint_configs: dict[str, dict[str, Any]] = {}
+        self.endpoints: dict[str, LocalEndpoint] = {}
+        self._lock = threading.Lock()
+
+    def add_model(self, name: str, request: dict[str, Any]) -> None:
+        with self._lock:
+            self.models[name] = request
+
+    def add_endpoint_config(self, name: str, request: dict[str, Any]) -> None:
+        with self._lock:
+            self.endpoint_configs[name] = request
+
+    def add_endpoint(self, endpoint: LocalEndpoint) -> None:
+        with self._lock:
+            previous = self.endpoints.pop(endpoint.name, None)
+            self.endpoints[endpoint.name] = endpoint
+        # Deploying over an existing endpoint replaces what it serves, as UpdateEndpoint does.
+        if previous is not None:
+            previous.stop()
+
+    def stop_all(self) -> None:
+        with self._lock:
+            endpoints = list(self.endpoints.values())
+        for endpoint in endpoints:
+            endpoint.stop()
+
+
+def _primary_container(request: Mapping[str, Any], step: str) -> Mapping[str, Any]:
+    if "PrimaryContainer" in request:
+        container: Mapping[str, Any] = request["PrimaryContainer"]
+        return container
+    containers = request.get("Containers") or []
+    if len(containers) != 1:
+        raise DefinitionError(f"step {step}: a model needs exactly one container to run locally")
+    only: Mapping[str, Any] = containers[0]
+    return only
+
+
+class ModelExecutor:
+    def check(self, node: StepNode) -> None:
+        _primary_container(node.step.get("Arguments", {}), node.name)
+
+    def inputs(self, arguments: Any) -> list[str]:
+        return []
+
+    def run(self, context: StepContext) -> StepOutcome:
+        execution = context.execution
+        container = _primary_container(context.arguments, context.node.name)
+        url = container.get("ModelDataUrl")
+        if url is not None and not execution.store.is_object(str(url)):
+            raise StepError(f"{context.node.name}: ModelDataUrl {url} does not exist")
+        # The SDK's ModelStep leaves the name to the service, which generates one.
+        name = str(
+            context.arguments.get("ModelName")
+            or f"pipelines-{execution.id}-{context.node.name}-{job_suffix(execution.id, 'm')}"
+        )[:63]
+        execution.hosting.add_model(name, dict(context.arguments))
+        arn = f"arn:aws:sagemaker:{execution.region}:{execution.account}:model/{name.lower()}"
+        return StepOutcome(
+            properties={**context.arguments, "ModelName": name, "ModelArn": arn},
+            outputs={"model_name": name, "model_data": url},
+        )
+
+
+class EndpointConfigExecutor:
+    def check(self, node: StepNode) -> None:
+        arguments = node.step.get("Arguments", {})
+        if not arguments.get("EndpointConfigName"):
+            raise DefinitionError(f"step {node.name}: no EndpointConfigName")
+        variants = arguments.get("ProductionVariants") or []
+        if len(variants) != 1:
+            raise DefinitionError(
+                f"step {node.name}: {len(variants)} production variants; "
+                "a local endpoint serves exactly one"
+            )
+
+    def inputs(self, arguments: Any) -> list[str]:
+        return []
+
+    def run(self, context: StepContext) -> StepOutcome:
+        execution = context.execution
+        name = str(context.arguments["EndpointConfigName"])
+        for variant in context.arguments["ProductionVariants"]:
+            if str(variant.get("ModelName")) not in execution.hosting.models:
+                raise StepError(f"{context.node.name}: model {variant.get('ModelName')} not found")
+        execution.hosting.add_endpoint_config(name, dict(context.arguments))
+        arn = (
+            f"arn:aws:sagemaker:{execution.region}:{execution.account}:"
+            f"endpoint-config/{name.lower()}"
+        )
+        return StepOutcome(
+            properties={**context.arguments, "EndpointConfigName": name, "EndpointConfigArn": arn},
+            outputs={"endpoint_config": name},
+        )
+
+
+class EndpointExecutor:
+    def check(self, node: StepNode) -> None:
+        arguments = node.step.get("Arguments", {})
+        if not arguments.get("EndpointName") or not arguments.get("EndpointConfigName"):
+            raise DefinitionError(f"step {node.name}: needs EndpointName and EndpointConfigName")
+
+    def inputs(self, arguments: Any) -> list[str]:
+        return []
+
+    def run(self, context: StepContext) -> StepOutcome:
+        execution = context.execution
+        step = context.node.name
+        name = str(context.arguments["EndpointName"])
+        config_name = str(context.arguments["EndpointConfigName"])
+        config = execution.hosting.endpoint_configs.get(config_name)
+        if config is None:
+            raise StepError(f"{step}: endpoint config {config_name} not found")
+        variant = config["ProductionVariants"][0]
+        model_name = str(variant["ModelName"])
+        container = _primary_container(execution.hosting.models[model_name], step)
+        environment = {str(k): str(v) for k, v in (container.get("Environment") or {}).items()}
+        program = environment.get("SAGEMAKER_PROGRAM")
+        submit = environment.get("SAGEMAKER_SUBMIT_DIRECTORY")
+        if not program or not submit:
+            raise StepError(
+                f"{step}: model {model_name} has no SAGEMAKER_PROGRAM and "
+                "SAGEMAKER_SUBMIT_DIRECTORY; only script-mode inference runs locally"
+            )
+        root = context.directory / "container"
+        model_dir, code_dir = root / "opt/ml/model", root / "opt/ml/code"
+        store = execution.store
+        if container.get("ModelDataUrl"):
+            _extract(store, str(container["ModelDataUrl"]), model_dir)
+        else:
+            model_dir.mkdir(parents=True, exist_ok=True)
+        _extract(store, submit, code_dir)
+        endpoint = start_server(
+            name=name,
+            arn=f"arn:aws:sagemaker:{execution.region}:{execution.account}:endpoint/{name.lower()}",
+            config_name=config_name,
+            variant=variant,
+            model_name=model_name,
+            model_dir=model_dir,
+            code_dir=code_dir,
+            program=program,
+            env=process_env(execution.base_env, execution.cpus, environment),
+            directory=context.directory,
+            # A pool that is not running yet would take longer to start than the server.
+            pool=execution.pool if execution.pool and execution.pool.is_warm() else None,
+        )
+        execution.hosting.add_endpoint(endpoint)
+        return StepOutcome(
+            properties={
+                **context.arguments,
+                "EndpointName": name,
+                "EndpointArn": endpoint.arn,
+                "EndpointStatus": "InService",
+                "ProductionVariants": [{"VariantName": variant.get("VariantName")}],
+            },
+            outputs={"endpoint": name, "url": endpoint.url, "model_name": model_name},
+            log=endpoint.log,
+        )
+
+
+def _extract(store: ObjectStore, uri: str, destination: Path) -> None:
+    destination.mkdir(parents=True, exist_ok=True)
+    try:
+        with tarfile.open(fileobj=io.BytesIO(store.read_bytes(uri)), mode="r:gz") as archive:
+            archive.extractall(destination, filter="data")
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise StepError(f"cannot extract {uri}: {exc}") from None
+
+
+def start_server(
+    *,
+    name: str,
+    arn: str,
+    config_name: str,
+    variant: Mapping[str, Any],
+    model_name: str,
+    model_dir: Path,
+    code_dir: Path,
+    program: str,
+    env: dict[str, str],
+    directory: Path,
+    pool: WarmPool | None = None,
+) -> LocalEndpoint:
+    log = directory / "log.txt"
+    port_file = directory / "port"
+    port_file.unlink(missing_ok=True)
+    command = [
+        sys.executable,
+        # -P: the server's own folder must not shadow the inference script's imports.
+        "-P",
+        str(SERVER_SCRIPT),
+        *("--model-dir", str(model_dir), "--code-dir", str(code_dir)),
+        *("--program", program, "--port-file", str(port_file)),
+    ]
+    process: ProcessHandle | None = None
+    if pool is not None:
+        process = pool.spawn(command, cwd=code_dir, env=env, log=log)
+    if process is None:
+        with log.open("ab") as sink:
+            process = subprocess.Popen(
+                command, cwd=code_dir, env=env, stdin=subprocess.DEVNULL, stdout=sink, stderr=sink
+            )
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while not port_file.is_file():
+        if process.poll() is not None:
+            raise StepError(f"endpoint {name}: the model server exited at startup", log=log)
+        if time.monotonic() > deadline:
+            process.kill()
+            raise StepError(f"endpoint {name}: the model server did not start in time", log=log)
+        time.sleep(0.05)
+    url = f"http://127.0.0.1:{int(port_file.read_text())}"
+    endpoint = LocalEndpoint(name, arn, config_name, variant, model_name, process, url, log)
+    try:
+        with urllib.request.urlopen(f"{url}/ping", timeout=REQUEST_TIMEOUT_SECONDS) as response:  # noqa: S310
+            healthy = response.status == 200
+    except OSError:
+        healthy = False
+    if not healthy:
+        endpoint.stop()
+        raise StepError(f"endpoint {name}: /ping did not answer 200", log=log)
+    return endpoint

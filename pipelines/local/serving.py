@@ -1,0 +1,140 @@
+"""A local stand-in for the SageMaker inference toolkit: the model server of one endpoint.
+
+Runs as its own process (``python serving.py --model-dir ... --code-dir ... --program ...``),
+like the serving container: it imports the inference script from the code directory, calls
+``model_fn`` once, and answers SageMaker's two routes on 127.0.0.1:
+
+- ``GET /ping``: 200 once the model is loaded;
+- ``POST /invocations``: ``input_fn(body, Content-Type)`` -> ``predict_fn`` -> ``output_fn(...,
+  Accept)``, or ``transform_fn`` when the script defines one.
+
+An exception in the script's handlers becomes a 500 whose body carries its message, which is
+how the toolkit answers (and what InvokeEndpoint reports as a ModelError). Only the standard
+library is used here, so the process needs nothing but the script's own imports. When ready it
+writes its port to ``--port-file``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+# InvokeEndpoint rejects larger payloads before they reach the container.
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
+DEFAULT_ACCEPT = "application/json"
+
+
+class ModelServer:
+    """The loaded inference script and model; ``invoke`` is one /invocations request."""
+
+    def __init__(self, module: ModuleType, model_dir: str) -> None:
+        self.module = module
+        self.transform: Callable[..., Any] | None = getattr(module, "transform_fn", None)
+        required = () if self.transform else ("input_fn", "predict_fn", "output_fn")
+        missing = [name for name in ("model_fn", *required) if not hasattr(module, name)]
+        if missing:
+            raise RuntimeError(f"{module.__name__} does not define {', '.join(missing)}")
+        self.model = module.model_fn(model_dir)
+        # The toolkit runs one model per worker process; serialise predictions the same way.
+        self.lock = threading.Lock()
+
+    def invoke(self, body: bytes, content_type: str, accept: str) -> tuple[bytes, str]:
+        with self.lock:
+            if self.transform is not None:
+                result = self.transform(self.model, body, content_type, accept)
+            else:
+                data = self.module.input_fn(body, content_type)
+                prediction = self.module.predict_fn(data, self.model)
+                result = self.module.output_fn(prediction, accept)
+        response_type = accept if accept and accept != "*/*" else DEFAULT_ACCEPT
+        if isinstance(result, tuple):
+            result, response_type = result
+        payload = result if isinstance(result, bytes) else str(result).encode()
+        return payload, response_type
+
+
+def make_handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            if self.path == "/ping":
+                self._send(HTTPStatus.OK, b"", "text/plain")
+            else:
+                self._error(HTTPStatus.NOT_FOUND, f"no route GET {self.path}")
+
+        def do_POST(self) -> None:
+            if self.path != "/invocations":
+                self._error(HTTPStatus.NOT_FOUND, f"no route POST {self.path}")
+                return
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_PAYLOAD_BYTES:
+                self._error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "payload larger than 6 MB")
+                return
+            body = self.rfile.read(length)
+            content_type = self.headers.get("Content-Type", "")
+            accept = self.headers.get("Accept", "")
+            try:
+                payload, response_type = server.invoke(body, content_type, accept)
+            except Exception as exc:
+                # The toolkit turns any handler error into a 500 carrying its message.
+                traceback.print_exc()
+                self._error(HTTPStatus.INTERNAL_SERVER_ERROR, f"{type(exc).__name__}: {exc}")
+                return
+            self._send(HTTPStatus.OK, payload, response_type)
+
+        def _error(self, status: HTTPStatus, message: str) -> None:
+            body = json.dumps({"error": message}).encode()
+            self._send(status, body, "application/json")
+
+        def _send(self, status: HTTPStatus, body: bytes, content_type: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            print(f"{self.address_string()} {format % args}", file=sys.stderr, flush=True)
+
+    return Handler
+
+
+def load_server(model_dir: str, code_dir: str, program: str) -> ModelServer:
+    sys.path.insert(0, code_dir)
+    module = importlib.import_module(Path(program).stem)
+    return ModelServer(module, model_dir)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model-dir", required=True)
+    parser.add_argument("--code-dir", required=True)
+    parser.add_argument("--program", required=True)
+    parser.add_argument("--port-file", required=True, type=Path)
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+    server = load_server(args.model_dir, args.code_dir, args.program)
+    httpd = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(server))
+    port = httpd.server_address[1]
+    partial = args.port_file.with_suffix(".partial")
+    partial.write_text(str(port))
+    os.replace(partial, args.port_file)
+    print(f"serving {args.program} on 127.0.0.1:{port}", file=sys.stderr, flush=True)
+    httpd.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,219 @@
+"""Tuning steps: the training job definition run once per point of the search, at most
+``MaxParallelTrainingJobs`` at a time, and the best job picked by the objective metric.
+
+Points come from :mod:`pipelines.local.sampling` (seeded by the config's ``RandomSeed`` when it
+has one). Each trial is a full local training job named like SageMaker names them
+(``<tuning job>-<NNN>-<hash>``), so its model lands at
+``<S3OutputPath>/<trial>/output/model.tar.gz``: the path ``get_top_model_s3_uri`` builds from
+``TrainingJobSummaries[k].TrainingJobName``. The summaries are ordered best first, as the
+service orders them for that reference. Early stopping (``TrainingJobEarlyStoppingType``) is
+not emulated: every trial runs to completion.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from typing import Any
+
+from pipelines.local.errors import DefinitionError, StepError
+from pipelines.local.graph import StepNode
+from pipelines.local.jobs import StepContext, StepOutcome, job_suffix
+from pipelines.local.sampling import DEFAULT_SEED, grid_points, parse_ranges, sample_points
+from pipelines.local.training import (
+    TrainingResult,
+    check_job_definition,
+    job_inputs,
+    run_training_job,
+)
+
+_STRATEGIES = ("Bayesian", "Random", "Hyperband", "Grid")
+
+
+@dataclass(frozen=True)
+class Trial:
+    index: int
+    name: str
+    tuned: dict[str, str]
+    result: TrainingResult | None
+    error: StepError | None
+    objective: float | None
+
+
+def _job_definition(arguments: Mapping[str, Any], step: str) -> Mapping[str, Any]:
+    if "TrainingJobDefinitions" in arguments:
+        raise DefinitionError(f"step {step}: several training job definitions are not supported")
+    definition = arguments.get("TrainingJobDefinition")
+    if not isinstance(definition, Mapping):
+        raise DefinitionError(f"step {step}: no TrainingJobDefinition")
+    return definition
+
+
+class TuningExecutor:
+    def check(self, node: StepNode) -> None:
+        arguments = node.step.get("Arguments", {})
+        config = arguments.get("HyperParameterTuningJobConfig")
+        if not isinstance(config, Mapping):
+            raise DefinitionError(f"step {node.name}: no HyperParameterTuningJobConfig")
+        definition = _job_definition(arguments, node.name)
+        check_job_definition(definition, definition.get("StaticHyperParameters"), node.name)
+        strategy = config.get("Strategy", "Bayesian")
+        if strategy not in _STRATEGIES:
+            raise DefinitionError(f"step {node.name}: unknown tuning strategy {strategy!r}")
+        objective = config.get("HyperParameterTuningJobObjective") or {}
+        if objective.get("Type") not in ("Maximize", "Minimize"):
+            raise DefinitionError(f"step {node.name}: objective Type must be Maximize or Minimize")
+        metrics = (definition.get("AlgorithmSpecification") or {}).get("MetricDefinitions", [])
+        if objective.get("MetricName") not in [metric.get("Name") for metric in metrics]:
+            raise DefinitionError(
+                f"step {node.name}: objective metric {objective.get('MetricName')!r} has no "
+                "MetricDefinitions regex"
+            )
+        parse_ranges(config.get("ParameterRanges") or {}, node.name)
+
+    def inputs(self, arguments: Any) -> list[str]:
+        definition = arguments["TrainingJobDefinition"]
+        return job_inputs(definition, definition["StaticHyperParameters"])
+
+    def run(self, context: StepContext) -> StepOutcome:
+        step = context.node.name
+        execution = context.execution
+        config = context.arguments["HyperParameterTuningJobConfig"]
+        definition = context.arguments["TrainingJobDefinition"]
+        objective = config["HyperParameterTuningJobObjective"]
+        limits = config.get("ResourceLimits") or {}
+        ranges = parse_ranges(config.get("ParameterRanges") or {}, step)
+        if config.get("Strategy") == "Grid":
+            points = grid_points(ranges, step)
+        else:
+            count = int(limits.get("MaxNumberOfTrainingJobs", 1))
+            points = sample_points(ranges, count, int(config.get("RandomSeed", DEFAULT_SEED)))
+        parallel = max(1, min(int(limits.get("MaxParallelTrainingJobs", 1)), len(points)))
+        tuning_job = f"{_slug(step)[:12]}-{execution.id}"[:32]
+        context.progress(f"{len(points)} training jobs, {parallel} at a time")
+
+        def run_trial(index: int, tuned: dict[str, str]) -> Trial:
+            name = f"{tuning_job}-{index + 1:03d}-{job_suffix(tuning_job, str(index), length=8)}"
+            hyperparameters = {**definition["StaticHyperParameters"], **tuned}
+            try:
+                result = run_training_job(
+                    definition,
+                    hyperparameters,
+                    job_name=name,
+                    directory=context.directory / name,
+                    execution=execution,
+                    cpus=max(1, execution.cpus // parallel),
+                )
+            except StepError as error:
+                return Trial(index, name, tuned, None, error, None)
+            value = result.metrics.get(objective["MetricName"])
+            return Trial(index, name, tuned, result, None, value)
+
+        trials: list[Trial] = []
+        with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix=step) as pool:
+            futures = [pool.submit(run_trial, index, point) for index, point in enumerate(points)]
+            for future in as_completed(futures):
+                trial = future.result()
+                trials.append(trial)
+                context.progress(_describe(trial, len(points), objective["MetricName"]))
+
+        scored = [trial for trial in trials if trial.objective is not None]
+        if not scored:
+            failed = [trial for trial in trials if trial.error is not None]
+            last = max(failed, key=lambda t: t.index) if failed else None
+            raise StepError(
+                f"{step}: no training job reported the objective metric "
+                f"{objective['MetricName']} ({len(failed)} of {len(trials)} failed)",
+                log=last.error.log if last and last.error else None,
+            )
+        maximize = objective["Type"] == "Maximize"
+
+        def rank(trial: Trial) -> tuple[float, int]:
+            # Best first; equal objectives keep the earlier trial first.
+            value = trial.objective if trial.objective is not None else math.nan
+            return (-value if maximize else value, trial.index)
+
+        ranked = sorted(scored, key=rank)
+        others = sorted((t for t in trials if t.objective is None), key=lambda t: t.index)
+        summaries = [
+            self._summary(t, objective, execution.region, execution.account) for t in ranked
+        ]
+        summaries += [
+            self._summary(t, objective, execution.region, execution.account) for t in others
+        ]
+        best = ranked[0]
+        assert best.result is not None
+        completed = sum(1 for t in trials if t.result is not None)
+        properties = {
+            **context.arguments,
+            "HyperParameterTuningJobName": tuning_job,
+            "HyperParameterTuningJobArn": (
+                f"arn:aws:sagemaker:{execution.region}:{execution.account}:"
+                f"hyper-parameter-tuning-job/{tuning_job}"
+            ),
+            "HyperParameterTuningJobStatus": "Completed",
+            "BestTrainingJob": summaries[0],
+            "TrainingJobSummaries": summaries,
+            "TrainingJobStatusCounters": {
+                "Completed": completed,
+                "InProgress": 0,
+                "RetryableError": 0,
+                "NonRetryableError": len(trials) - completed,
+                "Stopped": 0,
+            },
+            "ObjectiveStatusCounters": {
+                "Succeeded": len(scored),
+                "Pending": 0,
+                "Failed": len(trials) - len(scored),
+            },
+        }
+        return StepOutcome(
+            properties=properties,
+            outputs={
+                "best_training_job": best.name,
+                objective["MetricName"]: best.objective,
+                "best_hyperparameters": best.tuned,
+                "best_model": best.result.model_uri,
+                "trials": f"{len(scored)} of {len(trials)} reported the objective",
+            },
+            objects=[t.result.model_uri for t in trials if t.result is not None],
+            log=best.result.log,
+        )
+
+    @staticmethod
+    def _summary(
+        trial: Trial, objective: Mapping[str, Any], region: str, account: str
+    ) -> dict[str, Any]:
+        summary: dict[str, Any] = {
+            "TrainingJobName": trial.name,
+            "TrainingJobArn": f"arn:aws:sagemaker:{region}:{account}:training-job/{trial.name}",
+            "TrainingJobStatus": "Completed" if trial.result is not None else "Failed",
+            "TunedHyperParameters": trial.tuned,
+            "ObjectiveStatus": "Succeeded" if trial.objective is not None else "Failed",
+        }
+        if trial.objective is not None:
+            summary["FinalHyperParameterTuningJobObjectiveMetric"] = {
+                "MetricName": objective["MetricName"],
+                "Value": trial.objective,
+                "Type": objective["Type"],
+            }
+        if trial.error is not None:
+            summary["FailureReason"] = str(trial.error)
+        return summary
+
+
+def _describe(trial: Trial, total: int, metric: str) -> str:
+    position = f"trial {trial.index + 1}/{total} {trial.name}"
+    if trial.error is not None:
+        return f"{position} failed: {trial.error}"
+    seconds = f" in {trial.result.seconds:.1f}s" if trial.result else ""
+    value = "not reported" if trial.objective is None else f"{trial.objective:.6f}"
+    tuned = " ".join(f"{name}={value}" for name, value in trial.tuned.items())
+    return f"{position} {metric}={value}{seconds} ({tuned})"
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-") or "tuning"
