@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import ArnFormat, Aws, Stack
+from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from infra.constructs.acknowledgments import acknowledge, wildcard_resource_finding
+from infra.constructs.sagemaker_statements import (
+    grant_key_to_sagemaker_only,
+    pass_role_to_sagemaker_only,
+)
 from infra.layout import TRAINING_JOB_LOG_GROUP
 
 
@@ -61,27 +65,8 @@ class LaunchAgentRole(Construct):
                 resources=[training_jobs],
             )
         )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                sid="PassExecutionRoleToSageMakerOnly",
-                actions=["iam:PassRole"],
-                resources=[execution_role.role_arn],
-                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-            )
-        )
-        # SageMaker creates a grant on the caller's behalf to encrypt the training volume
-        # (ResourceConfig.VolumeKmsKeyId); the conditions keep the grant SageMaker's.
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                sid="GrantDataKeyToSageMakerOnly",
-                actions=["kms:CreateGrant"],
-                resources=[key.key_arn],
-                conditions={
-                    "StringEquals": {"kms:ViaService": f"sagemaker.{Aws.REGION}.amazonaws.com"},
-                    "Bool": {"kms:GrantIsForAWSResource": "true"},
-                },
-            )
-        )
+        self.role.add_to_policy(pass_role_to_sagemaker_only(execution_role))
+        self.role.add_to_policy(grant_key_to_sagemaker_only(key))
         training_logs = stack.format_arn(
             service="logs",
             resource="log-group",

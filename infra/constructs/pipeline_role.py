@@ -10,6 +10,10 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.constructs.acknowledgments import acknowledge, wildcard_resource_finding
+from infra.constructs.sagemaker_statements import (
+    grant_key_to_sagemaker_only,
+    pass_role_to_sagemaker_only,
+)
 from infra.layout import PIPELINE_PREFIX
 
 # SageMaker Pipelines names the jobs and models it creates itself (execution ID plus a random
@@ -107,14 +111,7 @@ class PipelineRole(Construct):
                 resources=[autoscaling_function.function_arn],
             )
         )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                sid="PassExecutionRoleToSageMakerOnly",
-                actions=["iam:PassRole"],
-                resources=[execution_role.role_arn],
-                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-            )
-        )
+        self.role.add_to_policy(pass_role_to_sagemaker_only(execution_role))
         # Reading step outputs (the evaluation report for JsonGet) and letting SageMaker encrypt
         # job volumes with the project key.
         pipeline_objects = artifact_bucket.arn_for_objects(f"{PIPELINE_PREFIX}/*")
@@ -133,17 +130,7 @@ class PipelineRole(Construct):
                 conditions={"StringEquals": {"kms:ViaService": f"s3.{Aws.REGION}.amazonaws.com"}},
             )
         )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                sid="GrantDataKeyToSageMakerOnly",
-                actions=["kms:CreateGrant"],
-                resources=[key.key_arn],
-                conditions={
-                    "StringEquals": {"kms:ViaService": f"sagemaker.{Aws.REGION}.amazonaws.com"},
-                    "Bool": {"kms:GrantIsForAWSResource": "true"},
-                },
-            )
-        )
+        self.role.add_to_policy(grant_key_to_sagemaker_only(key))
         policy = self.role.node.find_child("DefaultPolicy")
         for resource, reason in [
             *(
