@@ -53,11 +53,26 @@ class LaunchAgentRole(Construct):
         training_jobs = stack.format_arn(
             service="sagemaker", resource="training-job", resource_name=f"{job_name_prefix}-*"
         )
+        # The jobs run as the execution role, which reads all project data: a job must write
+        # its model (and, where the instance has an EBS volume, that volume) under the project
+        # key, so a launcher cannot move data out unencrypted or under a key it controls.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="CreatePrefixedTrainingJobsUnderTheDataKey",
+                actions=["sagemaker:CreateTrainingJob"],
+                resources=[training_jobs],
+                # The *Arn keys replaced the deprecated OutputKmsKey/VolumeKmsKey; they match
+                # only when the request names the key by ARN, as the queue config does.
+                conditions={
+                    "ArnEquals": {"sagemaker:OutputKmsKeyArn": key.key_arn},
+                    "ArnEqualsIfExists": {"sagemaker:VolumeKmsKeyArn": key.key_arn},
+                },
+            )
+        )
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="ManagePrefixedTrainingJobs",
                 actions=[
-                    "sagemaker:CreateTrainingJob",
                     "sagemaker:DescribeTrainingJob",
                     "sagemaker:StopTrainingJob",
                     "sagemaker:AddTags",
