@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from benchmarks.timing import Timing, ratio_line, time_commands
-from infra.constructs.step_code import BUILD_DIR
+from infra.config import BUILD_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL = 1.5

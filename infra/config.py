@@ -12,10 +12,10 @@ import os
 import re
 from collections.abc import Mapping
 from functools import cache
+from importlib import metadata
 from pathlib import Path
 from typing import Annotated, Any
 
-import botocore.session
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -37,22 +37,50 @@ class ConfigError(Exception):
     """A user mistake in configuration: the message is the one line shown to the user."""
 
 
-@cache
-def _sagemaker_enum(shape_name: str) -> frozenset[str]:
-    # botocore ships the SageMaker API model, so the allowed values are the service's own,
-    # versioned with the pinned botocore, and read without any network call.
-    model = botocore.session.get_session().get_service_model("sagemaker")
-    return frozenset(model.shape_for(shape_name).enum)
+ENUM_SHAPES = ("TrainingInstanceType", "ProcessingInstanceType", "ProductionVariantInstanceType")
+BUILD_DIR = PROJECT_ROOT / ".build"
 
 
-@cache
-def _known_regions() -> frozenset[str]:
+def _read_botocore_facts() -> dict[str, list[str]]:
+    # botocore ships the SageMaker API model and the endpoint data, so the allowed values are
+    # the service's own, versioned with the pinned botocore, and read without a network call.
+    import botocore.session  # noqa: PLC0415 - 0.5 s with the model: only on a cache miss
+
     session = botocore.session.get_session()
-    return frozenset(
+    model = session.get_service_model("sagemaker")
+    facts = {shape: sorted(model.shape_for(shape).enum) for shape in ENUM_SHAPES}
+    facts["regions"] = sorted(
         region
         for partition in session.get_available_partitions()
         for region in session.get_available_regions("sagemaker", partition_name=partition)
     )
+    return facts
+
+
+@cache
+def _botocore_facts() -> dict[str, frozenset[str]]:
+    """The enums and regions, cached per botocore version under .build/ (any change to the
+    pinned botocore reads its model afresh; a damaged cache entry is rebuilt)."""
+    entry = BUILD_DIR / f"botocore-{metadata.version('botocore')}-sagemaker-facts.json"
+    try:
+        facts = json.loads(entry.read_text())
+        if not set(ENUM_SHAPES) | {"regions"} <= facts.keys():
+            raise ValueError(entry)
+    except (OSError, ValueError):
+        facts = _read_botocore_facts()
+        BUILD_DIR.mkdir(exist_ok=True)
+        partial = entry.with_name(f"{entry.name}.{os.getpid()}.partial")
+        partial.write_text(json.dumps(facts, indent=0))
+        partial.replace(entry)
+    return {name: frozenset(values) for name, values in facts.items()}
+
+
+def _sagemaker_enum(shape_name: str) -> frozenset[str]:
+    return _botocore_facts()[shape_name]
+
+
+def _known_regions() -> frozenset[str]:
+    return _botocore_facts()["regions"]
 
 
 def _instance_type_validator(shape_name: str, use: str) -> AfterValidator:

@@ -131,3 +131,22 @@ def test_app_rejects_bad_setting_with_one_line_no_traceback_and_writes_nothing(
     ]
     assert "Traceback" not in result.stderr
     assert not outdir.exists()
+
+
+def test_cached_botocore_facts_equal_botocore_and_a_damaged_cache_is_rebuilt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from infra import config
+
+    fresh = config._read_botocore_facts()
+    monkeypatch.setattr(config, "BUILD_DIR", tmp_path)
+    config._botocore_facts.cache_clear()
+    try:
+        assert config._botocore_facts() == {k: frozenset(v) for k, v in fresh.items()}
+        (entry,) = tmp_path.glob("botocore-*-sagemaker-facts.json")
+        entry.write_text("{broken")
+        config._botocore_facts.cache_clear()
+        assert "ml.m5.xlarge" in config._sagemaker_enum("TrainingInstanceType")
+        assert "regions" in json.loads(entry.read_text())
+    finally:
+        config._botocore_facts.cache_clear()

@@ -11,7 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from infra.constructs.step_code import BUILD_DIR
+from infra.config import BUILD_DIR
 from pipelines.definition import PipelineSettings
 from pipelines.definition_cache import cached_definition
 

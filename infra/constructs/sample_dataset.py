@@ -9,9 +9,8 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
-from infra.config import PROJECT_ROOT
+from infra.config import BUILD_DIR, PROJECT_ROOT
 from infra.constructs.lambda_function import ProjectFunction
-from infra.constructs.step_code import BUILD_DIR
 from pipelines.sample_data import cached_sample_csv
 
 SAMPLE_KEY = "sample/breast-cancer.csv"

@@ -13,10 +13,9 @@ from pathlib import Path
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
-from infra.config import PROJECT_ROOT
+from infra.config import BUILD_DIR, PROJECT_ROOT
 
 STEPS_DIR = PROJECT_ROOT / "pipelines" / "steps"
-BUILD_DIR = PROJECT_ROOT / ".build"
 TRAINING_SOURCE_FILES = ("train.py", "inference.py")
 
 
