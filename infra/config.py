@@ -26,6 +26,8 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from pipelines.files import write_atomically
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CDK_JSON = PROJECT_ROOT / "cdk.json"
 
@@ -68,10 +70,7 @@ def _botocore_facts() -> dict[str, frozenset[str]]:
             raise ValueError(entry)
     except (OSError, ValueError):
         facts = _read_botocore_facts()
-        BUILD_DIR.mkdir(exist_ok=True)
-        partial = entry.with_name(f"{entry.name}.{os.getpid()}.partial")
-        partial.write_text(json.dumps(facts, indent=0))
-        partial.replace(entry)
+        write_atomically(entry, json.dumps(facts, indent=0))
     return {name: frozenset(values) for name, values in facts.items()}
 
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 from importlib import metadata
 from pathlib import Path
 
 from pipelines import definition
 from pipelines.definition import PipelineSettings, build_definition
+from pipelines.files import write_atomically
 
 
 def cache_key(settings: PipelineSettings) -> str:
@@ -45,8 +45,5 @@ def cached_definition(settings: PipelineSettings, cache_dir: Path) -> str:
         if _entry_is_valid(text):
             return text
     text = build_definition(settings)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    partial = entry.with_suffix(f".{os.getpid()}.partial")
-    partial.write_text(text)
-    partial.replace(entry)
+    write_atomically(entry, text)
     return text

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
+import io
 import re
 import sys
 from importlib import metadata
 from pathlib import Path
+
+from pipelines.files import write_atomically
 
 LABEL_COLUMN = "target"
 
@@ -32,16 +34,13 @@ def write_sample_csv(path: Path) -> Path:
 
     dataset = load_breast_cancer()
     header = [snake_case(str(name)) for name in dataset.feature_names] + [LABEL_COLUMN]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
-    with partial.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(header)
-        for features, label in zip(dataset.data.tolist(), dataset.target.tolist(), strict=True):
-            # %.10g round-trips every value in this data set and does not vary by platform.
-            writer.writerow([f"{value:.10g}" for value in features] + [int(label)])
-    partial.replace(path)
-    return path
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for features, label in zip(dataset.data.tolist(), dataset.target.tolist(), strict=True):
+        # %.10g round-trips every value in this data set and does not vary by platform.
+        writer.writerow([f"{value:.10g}" for value in features] + [int(label)])
+    return write_atomically(path, buffer.getvalue())
 
 
 def cached_sample_csv(directory: Path) -> Path:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import os
 import tarfile
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from infra.config import BUILD_DIR, PROJECT_ROOT
+from pipelines.files import write_atomically
 
 STEPS_DIR = PROJECT_ROOT / "pipelines" / "steps"
 TRAINING_SOURCE_FILES = ("train.py", "inference.py")
@@ -29,11 +29,8 @@ def deterministic_tarball(files: list[Path], destination: Path) -> Path:
             info.size, info.mode, info.mtime = len(data), 0o644, 0
             archive.addfile(info, io.BytesIO(data))
     compressed = gzip.compress(buffer.getvalue(), compresslevel=9, mtime=0)
-    destination.parent.mkdir(parents=True, exist_ok=True)
     if not destination.exists() or destination.read_bytes() != compressed:
-        partial = destination.with_suffix(f".{os.getpid()}.partial")
-        partial.write_bytes(compressed)
-        partial.replace(destination)
+        write_atomically(destination, compressed)
     return destination
 
 

@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pipelines.files import write_atomically
 from pipelines.local.errors import DefinitionError
 from pipelines.local.objectstore import ObjectStore
 
@@ -165,6 +166,4 @@ class StepCache:
             "outputs": entry.outputs,
             "objects": entry.objects,
         }
-        partial = path.with_suffix(".partial")
-        partial.write_text(json.dumps(document, indent=1, default=str))
-        partial.replace(path)
+        write_atomically(path, json.dumps(document, indent=1, default=str))

@@ -10,10 +10,10 @@ step of this pipeline relies on the difference, and the folder view keeps the la
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 from pathlib import Path, PurePosixPath
 
+from pipelines.files import write_atomically
 from pipelines.local.errors import StepError
 
 _SCHEME = "s3://"
@@ -58,10 +58,7 @@ class ObjectStore:
         target = self.path(uri)
         if target.is_file() and target.stat().st_size == len(data) and target.read_bytes() == data:
             return False
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-        partial.write_bytes(data)
-        partial.replace(target)
+        write_atomically(target, data)
         return True
 
     def put_file(self, uri: str, source: Path) -> bool:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from review.assembly import Assembly, load_assembly
+from tests.conftest import Assembly as TestAssembly
 from tests.conftest import synthesize
 
 BROADENED = {
@@ -24,9 +25,12 @@ RENAMED = {"project_prefix": "mlops-dev2"}
 
 
 @pytest.fixture(scope="session")
-def review_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    dirs = {}
-    for name, overrides in (("base", {}), ("broadened", BROADENED), ("renamed", RENAMED)):
+def review_dirs(
+    tmp_path_factory: pytest.TempPathFactory, assemblies: dict[str, TestAssembly]
+) -> dict[str, Path]:
+    # The base is the dev defaults the whole suite already synthesized once.
+    dirs = {"base": assemblies["dev"].directory}
+    for name, overrides in (("broadened", BROADENED), ("renamed", RENAMED)):
         directory = tmp_path_factory.mktemp(f"review-{name}")
         synthesize(directory, env="dev", **overrides)
         dirs[name] = directory
