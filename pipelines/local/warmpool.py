@@ -23,6 +23,7 @@ import importlib.util
 import io
 import json
 import multiprocessing
+import multiprocessing.connection
 import multiprocessing.forkserver
 import os
 import runpy
@@ -38,6 +39,11 @@ from typing import Any
 # Thread-count variables of the numeric libraries, fixed when the server loads them.
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 _lock = threading.Lock()
+# A forked job's exit status arrives once, through the fork server's pipe, and is read by
+# whichever thread polls first; a second reader at the same moment gets EOF, which
+# multiprocessing records as exit code 255. Process.start() polls every other child of this
+# process (multiprocessing.process._cleanup), so starting and polling share this lock.
+_status_lock = threading.Lock()
 _signature: tuple[tuple[str, ...], int] | None = None
 _spawned: list[PoolProcess] = []
 
@@ -110,9 +116,8 @@ def script_sys_path(env: Mapping[str, str]) -> list[str]:
 class PoolProcess:
     """A forked job process with the part of ``subprocess.Popen``'s interface we use.
 
-    Only its owner may poll or wait: the exit status arrives once through the fork server,
-    and two threads reading it at once would leave one of them with EOF (exit code 255).
-    ``finished`` lets others see that it ended without reading it themselves.
+    Its exit status is read under ``_status_lock`` only; ``finished`` lets others see that it
+    ended without reading it themselves.
     """
 
     def __init__(self, process: multiprocessing.process.BaseProcess) -> None:
@@ -124,15 +129,19 @@ class PoolProcess:
         return self._process.pid
 
     def poll(self) -> int | None:
-        code = self._process.exitcode
+        with _status_lock:
+            code = self._process.exitcode
         self.finished = code is not None
         return code
 
     def wait(self, timeout: float | None = None) -> int | None:
-        self._process.join(timeout)
-        if self.poll() is None:
+        # Wait for the sentinel without the lock (others may start jobs meanwhile), then read
+        # the status under it; Process.join would read it unguarded.
+        multiprocessing.connection.wait([self._process.sentinel], timeout)
+        code = self.poll()
+        if code is None:
             raise subprocess.TimeoutExpired("job", timeout or 0)
-        return self._process.exitcode
+        return code
 
     def terminate(self) -> None:
         self._process.terminate()
@@ -224,7 +233,8 @@ class WarmPool:
             },
             name=Path(script).name,
         )
-        process.start()
+        with _status_lock:
+            process.start()
         handle = PoolProcess(process)
         with _lock:
             _spawned.append(handle)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from pipelines.local.jobs import run_process
@@ -82,3 +83,33 @@ def test_a_run_without_the_pool_gives_the_same_results(tmp_path: Path) -> None:
     log = Path(result.step("A")["log"]).read_text()
     assert "warm start" not in log
     assert "wrote 'cold'" in log
+
+
+def test_jobs_forked_from_several_threads_at_once_all_report_their_own_exit_code(
+    tmp_path: Path,
+) -> None:
+    # Process.start() polls every other child of the process (multiprocessing's _cleanup); when
+    # that races with the owner's own wait, one of the two reads EOF from the fork server and
+    # the job's exit code becomes 255. Seen as a flaky "processing job exited with code 255".
+    (tmp_path / "quick.py").write_text("import sys\nsys.exit(int(sys.argv[1]))\n")
+    pool = WarmPool((), 1, dict(os.environ))
+    rounds, threads = 12, 6
+
+    def job(index: int) -> list[int]:
+        codes = []
+        for round_ in range(rounds):
+            code, _ = run_process(
+                [sys.executable, "quick.py", str((index + round_) % 3)],
+                cwd=tmp_path,
+                env=dict(os.environ),
+                log=tmp_path / f"log-{index}-{round_}.txt",
+                timeout=60,
+                pool=pool,
+            )
+            codes.append(code)
+        return codes
+
+    with ThreadPoolExecutor(threads) as executor:
+        results = list(executor.map(job, range(threads)))
+    expected = [[(index + round_) % 3 for round_ in range(rounds)] for index in range(threads)]
+    assert results == expected
