@@ -55,8 +55,8 @@ synth: setup ## Synthesize every stack offline into cdk.out (ENV=dev|prod, CDK_A
 	$(CDK) synth --quiet -c env=$(ENV) $(CDK_ARGS)
 	@echo "synthesized: $$(ls cdk.out/*.template.json | tr '\n' ' ')"
 
-run: synth ## Set up if needed, synthesize, then run the synthesized pipeline locally (RUN_ARGS)
-	$(PY) -m pipelines.local run --assembly cdk.out --run-dir .run/local $(RUN_ARGS)
+run: synth ## Set up if needed, synthesize, then run every model's pipeline locally (MODEL=name for one, RUN_ARGS)
+	$(PY) -m pipelines.local run --assembly cdk.out --run-dir .run/local $(if $(MODEL),--model $(MODEL)) $(RUN_ARGS)
 
 lint: setup ## ruff lint and format check
 	.venv/bin/ruff check .

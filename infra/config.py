@@ -9,27 +9,20 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Mapping
-from functools import cache
-from importlib import metadata
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    model_validator,
-)
-from pydantic_core import ErrorDetails
+from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_validator
 
-from pipelines.files import write_atomically
+from pipelines.definition.catalogue import botocore_facts
+from pipelines.definition.fields import ApprovalStatus, Section, TrainingInstanceType, pattern
+from pipelines.definition.fields import describe_error as _describe_field
+from pipelines.definition.spec import ModelSpec, SpecError, discover_models
+from pipelines.project import BUILD_DIR, MODELS_DIR, PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CDK_JSON = PROJECT_ROOT / "cdk.json"
+__all__ = ["BUILD_DIR", "MODELS_DIR", "PROJECT_ROOT", "ConfigError", "Settings", "load_settings"]
 
 # Context keys the CDK itself or this loader owns; never treated as setting overrides.
 _RESERVED_CONTEXT_KEYS = frozenset({"env", "environments"})
@@ -39,132 +32,54 @@ class ConfigError(Exception):
     """A user mistake in configuration: the message is the one line shown to the user."""
 
 
-ENUM_SHAPES = ("TrainingInstanceType", "ProcessingInstanceType", "ProductionVariantInstanceType")
-BUILD_DIR = PROJECT_ROOT / ".build"
-
-
-def _read_botocore_facts() -> dict[str, list[str]]:
-    # botocore ships the SageMaker API model and the endpoint data, so the allowed values are
-    # the service's own, versioned with the pinned botocore, and read without a network call.
-    import botocore.session  # noqa: PLC0415 - 0.5 s with the model: only on a cache miss
-
-    session = botocore.session.get_session()
-    model = session.get_service_model("sagemaker")
-    facts = {shape: sorted(model.shape_for(shape).enum) for shape in ENUM_SHAPES}
-    facts["regions"] = sorted(
-        region
-        for partition in session.get_available_partitions()
-        for region in session.get_available_regions("sagemaker", partition_name=partition)
-    )
-    return facts
-
-
-@cache
-def _botocore_facts() -> dict[str, frozenset[str]]:
-    """The enums and regions, cached per botocore version under .build/ (any change to the
-    pinned botocore reads its model afresh; a damaged cache entry is rebuilt)."""
-    entry = BUILD_DIR / f"botocore-{metadata.version('botocore')}-sagemaker-facts.json"
-    try:
-        facts = json.loads(entry.read_text())
-        if not set(ENUM_SHAPES) | {"regions"} <= facts.keys():
-            raise ValueError(entry)
-    except (OSError, ValueError):
-        facts = _read_botocore_facts()
-        write_atomically(entry, json.dumps(facts, indent=0))
-    return {name: frozenset(values) for name, values in facts.items()}
-
-
-def _sagemaker_enum(shape_name: str) -> frozenset[str]:
-    return _botocore_facts()[shape_name]
-
-
-def _known_regions() -> frozenset[str]:
-    return _botocore_facts()["regions"]
-
-
-def _instance_type_validator(shape_name: str, use: str) -> AfterValidator:
-    def check(value: str) -> str:
-        allowed = _sagemaker_enum(shape_name)
-        if value not in allowed:
-            raise ValueError(
-                f"not a SageMaker {use} instance type; allowed: {len(allowed)} values of "
-                f"botocore's {shape_name}, e.g. {', '.join(sorted(allowed)[:3])}"
-            )
-        return value
-
-    return AfterValidator(check)
-
-
 def _check_region(value: str) -> str:
-    if value not in _known_regions():
+    if value not in botocore_facts()["regions"]:
         raise ValueError(
             "not an AWS region where SageMaker is available (e.g. us-east-1, eu-west-1)"
         )
     return value
 
 
-def _pattern(regex: str, allowed: str) -> AfterValidator:
-    compiled = re.compile(regex)
-
-    def check(value: str) -> str:
-        if not compiled.fullmatch(value):
-            raise ValueError(f"must be {allowed}")
-        return value
-
-    return AfterValidator(check)
-
-
 # One prefix names every physical resource a user must know; it has to satisfy the strictest
 # of the S3, ECR and SageMaker naming rules at once, with room for suffixes.
 ProjectPrefix = Annotated[
     str,
-    _pattern(
+    pattern(
         r"(?=.{3,20}$)[a-z][a-z0-9]*(-[a-z0-9]+)*",
         "3-20 characters: lowercase letters, digits and single inner hyphens, "
         "starting with a letter",
     ),
 ]
-AccountId = Annotated[str, _pattern(r"\d{12}", "a 12-digit AWS account ID")]
+AccountId = Annotated[str, pattern(r"\d{12}", "a 12-digit AWS account ID")]
 Region = Annotated[str, AfterValidator(_check_region)]
 PrincipalArn = Annotated[
     str,
-    _pattern(
+    pattern(
         r"arn:aws(-cn|-us-gov)?:iam::\d{12}:(root|role/[\w+=,.@/-]{1,512}|user/[\w+=,.@/-]{1,512})",
         "an IAM principal ARN: arn:aws:iam::<12 digits>:root, :role/<name> or :user/<name>",
     ),
 ]
 SageMakerNamePrefix = Annotated[
     str,
-    _pattern(
+    pattern(
         r"(?=.{1,40}$)[a-zA-Z0-9](-*[a-zA-Z0-9])*",
         "1-40 characters of a SageMaker job name: letters, digits and hyphens, not starting or "
         "ending with a hyphen",
     ),
 ]
-TrainingInstanceType = Annotated[str, _instance_type_validator("TrainingInstanceType", "training")]
-ProcessingInstanceType = Annotated[
-    str, _instance_type_validator("ProcessingInstanceType", "processing")
-]
-EndpointInstanceType = Annotated[
-    str, _instance_type_validator("ProductionVariantInstanceType", "endpoint")
-]
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class StorageSettings(_Section):
+class StorageSettings(Section):
     noncurrent_version_expiration_days: int = Field(default=30, ge=1, le=3650)
     abort_incomplete_upload_days: int = Field(default=7, ge=1, le=365)
 
 
-class RepositorySettings(_Section):
+class RepositorySettings(Section):
     keep_last_images: int = Field(default=20, ge=1, le=1000)
     untagged_expiration_days: int = Field(default=7, ge=1, le=365)
 
 
-class LaunchAgentSettings(_Section):
+class LaunchAgentSettings(Section):
     # Empty means the deploying account itself: its IAM administrators then decide who may
     # assume the role, which is the safe default for a fresh account.
     trusted_principals: tuple[PrincipalArn, ...] = ()
@@ -176,74 +91,39 @@ class LaunchAgentSettings(_Section):
     max_runtime_seconds: int = Field(default=3600, ge=1, le=2_419_200)
 
 
-class PipelineConfig(_Section):
-    """Defaults of the SageMaker pipeline; most are pipeline parameters a run may override."""
+class PipelineConfig(Section):
+    """Environment-wide switches of every model's pipeline; what a model trains, tunes, gates
+    and deploys is in its spec (models/<name>/model.toml), overridable per environment under
+    ``models.<name>``."""
 
-    processing_instance_type: ProcessingInstanceType = "ml.m5.xlarge"
-    training_instance_type: TrainingInstanceType = "ml.m5.xlarge"
-    endpoint_instance_type: EndpointInstanceType = "ml.m5.large"
-    # The SDK takes tuning budgets and spot only as plain values, not pipeline parameters.
-    tuning_max_jobs: int = Field(default=6, ge=1, le=500)
-    tuning_max_parallel_jobs: int = Field(default=2, ge=1, le=100)
-    use_spot: bool = True
-    max_runtime_seconds: int = Field(default=3600, ge=60, le=2_419_200)
-    max_wait_seconds: int = Field(default=7200, ge=60, le=2_419_200)
-    approval_status: Annotated[
-        str,
-        _pattern(
-            "Approved|PendingManualApproval",
-            "Approved or PendingManualApproval (a new model is never registered as Rejected)",
-        ),
-    ] = "PendingManualApproval"
-    quality_threshold: float = Field(default=0.9, ge=0.5, le=1.0)
+    # The default of each pipeline's ModelApprovalStatus parameter.
+    approval_status: ApprovalStatus = "PendingManualApproval"
     data_capture: bool = False
-    autoscaling_min_capacity: int = Field(default=1, ge=1, le=100)
-    autoscaling_max_capacity: int = Field(default=2, ge=1, le=100)
-    target_invocations_per_instance: int = Field(default=70, ge=1, le=100_000)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> PipelineConfig:
-        if self.tuning_max_parallel_jobs > self.tuning_max_jobs:
-            raise ValueError(
-                f"pipeline.tuning_max_parallel_jobs ({self.tuning_max_parallel_jobs}) must be "
-                f"<= pipeline.tuning_max_jobs ({self.tuning_max_jobs})"
-            )
-        if self.use_spot and self.max_wait_seconds < self.max_runtime_seconds:
-            raise ValueError(
-                f"pipeline.max_wait_seconds ({self.max_wait_seconds}) must be >= "
-                f"pipeline.max_runtime_seconds ({self.max_runtime_seconds}) with spot training"
-            )
-        if self.autoscaling_min_capacity > self.autoscaling_max_capacity:
-            raise ValueError(
-                f"pipeline.autoscaling_min_capacity ({self.autoscaling_min_capacity}) must be "
-                f"<= pipeline.autoscaling_max_capacity ({self.autoscaling_max_capacity})"
-            )
-        return self
 
 
 GitHubRepository = Annotated[
     str,
-    _pattern(
+    pattern(
         r"[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}",
         "<owner>/<repository> on GitHub, e.g. acme/ml-platform",
     ),
 ]
 GitBranch = Annotated[
     str,
-    _pattern(
+    pattern(
         r"(?!refs/)[^\s~^:?*\[\\]{1,255}", "a branch name without refs/heads/ and without wildcards"
     ),
 ]
 GitHubOidcProviderArn = Annotated[
     str,
-    _pattern(
+    pattern(
         r"arn:aws(-cn|-us-gov)?:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com",
         "the ARN of the account's token.actions.githubusercontent.com OIDC provider",
     ),
 ]
 
 
-class GitHubSettings(_Section):
+class GitHubSettings(Section):
     """Deploy from GitHub Actions with OIDC: a role only the configured branch can assume."""
 
     enabled: bool = False
@@ -271,7 +151,7 @@ class GitHubSettings(_Section):
         return self
 
 
-class Settings(_Section):
+class Settings(Section):
     """Every setting of one environment. Field docs live in the README's configuration table."""
 
     env_name: str = "dev"
@@ -284,6 +164,8 @@ class Settings(_Section):
     launch_agent: LaunchAgentSettings = LaunchAgentSettings()
     pipeline: PipelineConfig = PipelineConfig()
     github: GitHubSettings = GitHubSettings()
+    # The declared models (models/<name>/model.toml) with this environment's overrides.
+    models: tuple[ModelSpec, ...] = ()
 
     @property
     def training_job_prefix(self) -> str:
@@ -304,7 +186,7 @@ def _setting_paths(model: type[BaseModel], prefix: str = "") -> set[str]:
     return paths
 
 
-SETTING_PATHS = frozenset(_setting_paths(Settings) - {"env_name"})
+SETTING_PATHS = frozenset(_setting_paths(Settings) - {"env_name", "models"})
 
 
 def _parse_cli_value(raw: Any) -> Any:
@@ -335,19 +217,14 @@ def _is_override_key(key: str) -> bool:
     return "." in key or key in SETTING_PATHS
 
 
-def _describe(error: ErrorDetails) -> str:
-    location = ".".join(str(part) for part in error["loc"])
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if error["type"] == "value_error" and isinstance(error["input"], dict):
-        # A rule across several settings of one section: the message names them itself.
-        return f"settings {location or '(top level)'}: {message}"
-    if error["type"] == "extra_forbidden":
-        return f"unknown setting {location!r}; known settings: {', '.join(sorted(SETTING_PATHS))}"
-    return f"setting {location} = {error['input']!r}: {message}"
+def _is_model_override(key: str) -> bool:
+    # models.<name>.<field path>: validated against that model's spec when it is loaded.
+    return key.startswith("models.") and key.count(".") >= 2
 
 
-def load_settings(context: Mapping[str, Any]) -> Settings:
-    """Build the settings of the environment named by ``context['env']`` plus overrides."""
+def load_settings(context: Mapping[str, Any], models_dir: Path = MODELS_DIR) -> Settings:
+    """Build the settings of the environment named by ``context['env']`` plus overrides, with
+    the model specs found under ``models_dir``."""
     environments = context.get("environments") or {}
     env_name = context.get("env", "dev")
     if env_name not in environments:
@@ -359,15 +236,22 @@ def load_settings(context: Mapping[str, Any]) -> Settings:
     for key in sorted(context):
         if not _is_override_key(key):
             continue
-        if key not in SETTING_PATHS:
+        if key not in SETTING_PATHS and not _is_model_override(key):
             raise ConfigError(
-                f"unknown setting {key!r}; known settings: {', '.join(sorted(SETTING_PATHS))}"
+                f"unknown setting {key!r}; known settings: {', '.join(sorted(SETTING_PATHS))} "
+                "and models.<model>.<spec field>"
             )
         _apply_override(raw, key, context[key])
+    model_overrides = raw.pop("models", None) or {}
+    if not isinstance(model_overrides, dict):
+        raise ConfigError(f"setting models = {model_overrides!r}: must be an object per model")
     try:
-        return Settings(env_name=env_name, **raw)
+        models = discover_models(models_dir, model_overrides)
+        return Settings(env_name=env_name, models=models, **raw)
+    except SpecError as error:
+        raise ConfigError(str(error)) from None
     except ValidationError as error:
-        raise ConfigError(_describe(error.errors()[0])) from None
+        raise ConfigError(_describe_field(error.errors()[0], known=SETTING_PATHS)) from None
 
 
 def app_context(cli_context: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -3,7 +3,8 @@ the code that writes there, so a prefix is never spelled twice."""
 
 from __future__ import annotations
 
-PIPELINE_PREFIX = "pipelines"
+from pipelines.names import PIPELINE_PREFIX
+
 LAUNCH_PREFIX = "launch"
 ENDPOINT_PREFIX = "endpoints"
 

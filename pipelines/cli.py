@@ -30,7 +30,11 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from pipelines.names import ModelNames
+
 DEFAULT_PREFIX = "mlops-dev"
+# The shipped sample; every model's resources are named <prefix>-<model>-... (pipelines.names).
+DEFAULT_MODEL = "breast-cancer"
 DEFAULT_POLL_SECONDS = 30.0
 TERMINAL_STATUSES = frozenset({"Succeeded", "Failed", "Stopped"})
 # Pipeline parameter types whose values are checked here before StartPipelineExecution.
@@ -356,6 +360,12 @@ def _add_common(parser: argparse.ArgumentParser, *, top: bool) -> None:
         help=f"project prefix naming the pipeline and group (default: {DEFAULT_PREFIX})",
     )
     parser.add_argument(
+        "--model",
+        default=DEFAULT_MODEL if top else argparse.SUPPRESS,
+        help=f"model (folder under models/) naming the pipeline and group (default: "
+        f"{DEFAULT_MODEL})",
+    )
+    parser.add_argument(
         "--region",
         default=None if top else argparse.SUPPRESS,
         help="AWS region (default: the boto3 chain: AWS_REGION, AWS_DEFAULT_REGION, profile)",
@@ -372,7 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     start = commands.add_parser("start", help="start an execution, with parameter overrides")
     _add_common(start, top=False)
-    start.add_argument("--pipeline", help="pipeline name (default: <prefix>-pipeline)")
+    start.add_argument("--pipeline", help="pipeline name (default: <prefix>-<model>-pipeline)")
     start.add_argument(
         "--param",
         action="append",
@@ -395,14 +405,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     approve_cmd = commands.add_parser("approve", help="approve a model package version")
     _add_common(approve_cmd, top=False)
-    approve_cmd.add_argument("--group", help="model package group (default: <prefix>-models)")
+    approve_cmd.add_argument(
+        "--group", help="model package group (default: <prefix>-<model>-models)"
+    )
     approve_cmd.add_argument(
         "--version", type=_positive_int, help="version to approve (default: the latest)"
     )
 
     definition = commands.add_parser("definition", help="save the deployed definition JSON")
     _add_common(definition, top=False)
-    definition.add_argument("--pipeline", help="pipeline name (default: <prefix>-pipeline)")
+    definition.add_argument("--pipeline", help="pipeline name (default: <prefix>-<model>-pipeline)")
     definition.add_argument("--out", required=True, type=Path, metavar="FILE")
     return parser
 
@@ -413,7 +425,8 @@ def _run(
     sleep: Callable[[float], None],
     clock: Callable[[], float],
 ) -> int:
-    pipeline = getattr(args, "pipeline", None) or f"{args.prefix}-pipeline"
+    names = ModelNames.of(args.prefix, args.model)
+    pipeline = getattr(args, "pipeline", None) or names.pipeline
     # Everything checkable offline is checked before a client exists (no region, no call).
     values = parse_params(args.param) if args.command == "start" else {}
     client = client_factory(args.region)
@@ -428,7 +441,7 @@ def _run(
             client, args.execution_arn, poll_seconds=args.poll_seconds, sleep=sleep, clock=clock
         )
     if args.command == "approve":
-        print(approve(client, args.group or f"{args.prefix}-models", args.version))
+        print(approve(client, args.group or names.model_package_group, args.version))
         return 0
     if args.command == "definition":
         definition = save_definition(client, pipeline, args.out)

@@ -1,7 +1,9 @@
-"""Least privilege of the Pipeline stack's three roles, proven by an allowed/denied matrix.
+"""Least privilege of the Pipeline stack's roles, proven by an allowed/denied matrix.
 
-The roles: the one SageMaker Pipelines assumes (found through the stack output
-``PipelineRoleArn``) and the roles of the endpoint-autoscaling and sample-dataset-copier Lambda
+The roles: the one SageMaker Pipelines assumes for the sample model (found through the stack
+output ``PipelineRoleArnBreastCancer``; every model's role is built by the same construct and
+held to this one's grants below) and the roles of the endpoint-autoscaling and
+sample-dataset-copier Lambda
 functions (found through the functions, by their Description, and the function's ``Role``).
 
 The Pipeline stack refers to the Foundation stack's key and execution role with
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +51,10 @@ from tests.support.iam_cases import (
 
 STACK = "Pipeline"
 FOUNDATION = "Foundation"
-PIPELINE_ROLE_OUTPUT = "PipelineRoleArn"
-AUTOSCALING_FUNCTION = "Registers autoscaling for the pipeline's endpoint"
-COPIER_FUNCTION = "Copies the sample dataset into the data bucket"
+MODEL = "BreastCancer"  # the outputs of models/breast-cancer carry this suffix
+PIPELINE_ROLE_OUTPUT = f"PipelineRoleArn{MODEL}"
+AUTOSCALING_FUNCTION = "Registers autoscaling for the pipelines' endpoints"
+COPIER_FUNCTION = "Copies the models' sample datasets into the data bucket"
 LAMBDA_ROLE_PREFIX = "Runs the Lambda function: "
 ROLE_KEYS = ("pipeline", "autoscaling", "copier")
 
@@ -172,8 +176,11 @@ PIPELINE_ROLE_CASES = [
     Case("pipeline role may not assume the execution role", "pipeline",
          "sts:AssumeRole", "{execution_role}", DENIED),
     # -- S3: reads step outputs under pipelines/ only, writes nothing, no data access ----------
-    Case("pipeline role may GetObject an evaluation report under pipelines/", "pipeline",
-         "s3:GetObject", "arn:aws:s3:::{artifacts}/pipelines/x/evaluation.json", ALLOWED),
+    Case("pipeline role may GetObject an evaluation report under its model's prefix", "pipeline",
+         "s3:GetObject", "arn:aws:s3:::{artifacts}/pipelines/breast-cancer/x/evaluation.json",
+         ALLOWED),
+    Case("pipeline role may not GetObject another model's outputs", "pipeline",
+         "s3:GetObject", "arn:aws:s3:::{artifacts}/pipelines/wine/x/evaluation.json", DENIED),
     Case("pipeline role GetObject without TLS is explicitly denied by the bucket policy",
          "pipeline", "s3:GetObject", "arn:aws:s3:::{artifacts}/pipelines/x/evaluation.json",
          EXPLICITLY_DENIED, context={"aws:SecureTransport": "false"}),
@@ -360,10 +367,13 @@ def _split_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
-def _sample_copy_source(matrix: PolicyMatrix) -> tuple[str, str]:
-    """The asset object the copier custom resource copies (the one such resource)."""
-    (copy_resource,) = matrix.resolver.resources_of_type("Custom::SampleDatasetCopy").values()
-    props = matrix.resolver.resolve(copy_resource["Properties"])
+def _sample_copy_source(matrix: PolicyMatrix, key: str) -> tuple[str, str]:
+    """The asset object the copier custom resource copies to ``key``."""
+    (props,) = (
+        props
+        for resource in matrix.resolver.resources_of_type("Custom::SampleDatasetCopy").values()
+        if (props := matrix.resolver.resolve(resource["Properties"]))["DestinationKey"] == key
+    )
     return str(props["SourceBucket"]), str(props["SourceKey"])
 
 
@@ -373,15 +383,15 @@ def resource_names(matrix: PolicyMatrix, assembly: Assembly) -> dict[str, str]:
     assert autoscaling.log_group_arn, "the autoscaling function has no log group"
     assert copier.log_group_arn, "the copier function has no log group"
     data = str(matrix.stack_output(FOUNDATION, "DataBucketName"))
-    sample_bucket, sample_key = _split_s3_uri(str(matrix.output("SampleDataUri")))
+    sample_bucket, sample_key = _split_s3_uri(str(matrix.output(f"SampleDataUri{MODEL}")))
     assert sample_bucket == data, "the sample lands outside the Foundation's data bucket"
-    asset_bucket, asset_key = _sample_copy_source(matrix)
+    asset_bucket, asset_key = _sample_copy_source(matrix, sample_key)
     return {
         "region": matrix.region,
         "account": matrix.account,
         "prefix": assembly.settings.project_prefix,
-        "endpoint": str(matrix.output("EndpointName")),
-        "group": str(matrix.output("ModelPackageGroupName")),
+        "endpoint": str(matrix.output(f"EndpointName{MODEL}")),
+        "group": str(matrix.output(f"ModelPackageGroupName{MODEL}")),
         "pipeline_role": str(matrix.output(PIPELINE_ROLE_OUTPUT)),
         "data": data,
         "artifacts": str(matrix.stack_output(FOUNDATION, "ArtifactBucketName")),
@@ -452,16 +462,48 @@ def test_sample_copier_lambda_role(
 
 
 @pytest.mark.parametrize("variant", ALL_VARIANTS)
-def test_the_stack_has_exactly_the_three_roles_the_tables_cover(
+def test_the_stack_has_exactly_the_roles_the_tables_cover(
     matrices: dict[str, PolicyMatrix], variant: str
 ) -> None:
     matrix = matrices[variant]
     covered = {role_of(matrix, key).logical_id for key in ROLE_KEYS}
     assert len(covered) == len(ROLE_KEYS), "two tables resolve to the same role"
+    # The other models' pipeline roles are held to the sample's table by the next test.
+    others = {role.logical_id for _, role in other_pipeline_roles(matrix)}
     # A new role fails here until it gets its own table.
-    assert set(matrix.resolver.resources_of_type("AWS::IAM::Role")) == covered
+    assert set(matrix.resolver.resources_of_type("AWS::IAM::Role")) == covered | others
     for key in ROLE_KEYS:
         assert role_of(matrix, key).policies, f"the {key} role has no identity policy"
+
+
+def other_pipeline_roles(matrix: PolicyMatrix) -> list[tuple[str, Role]]:
+    """(output suffix, role) of every model's pipeline role except the sample's."""
+    return [
+        (name.removeprefix("PipelineRoleArn"), matrix.role_from_output(name))
+        for name in matrix.resolver.template["Outputs"]
+        if name.startswith("PipelineRoleArn") and name != PIPELINE_ROLE_OUTPUT
+    ]
+
+
+def _kebab(pascal: str) -> str:
+    return "-".join(part.lower() for part in re.findall(r"[A-Z][a-z0-9]*", pascal))
+
+
+@pytest.mark.parametrize("variant", ALL_VARIANTS)
+def test_every_model_pipeline_role_is_the_sample_role_with_its_own_names(
+    matrices: dict[str, PolicyMatrix], variant: str
+) -> None:
+    # The table above proves the sample's role; every other model's role must grant exactly
+    # the same, with its own model's prefix, group and endpoint in place of the sample's.
+    matrix = matrices[variant]
+    sample = json.dumps(role_of(matrix, "pipeline").allow_statements(), sort_keys=True)
+    others = other_pipeline_roles(matrix)
+    assert len(others) == len(matrix.resolver.template["Outputs"]) // 5 - 1
+    for suffix, role in others:
+        model = _kebab(suffix)
+        expected = sample.replace("breast-cancer", model)
+        assert json.dumps(role.allow_statements(), sort_keys=True) == expected, model
+        assert model in expected
 
 
 @pytest.mark.parametrize("variant", ALL_VARIANTS)
@@ -484,8 +526,15 @@ def test_lambda_roles_are_described_as_running_their_function_and_trust_only_lam
     assert {role.logical_id for role in matrix.roles_trusting_service("lambda.amazonaws.com")} == (
         described
     )
-    pipeline = matrix.role_from_output(PIPELINE_ROLE_OUTPUT)
-    assert matrix.roles_trusting_service("sagemaker.amazonaws.com") == [pipeline]
+    pipeline_roles = {
+        matrix.role_from_output(name).logical_id
+        for name in matrix.resolver.template["Outputs"]
+        if name.startswith("PipelineRoleArn")
+    }
+    assert PIPELINE_ROLE_OUTPUT in matrix.resolver.template["Outputs"]
+    assert {
+        role.logical_id for role in matrix.roles_trusting_service("sagemaker.amazonaws.com")
+    } == pipeline_roles
 
 
 @pytest.mark.parametrize("variant", ALL_VARIANTS)
@@ -520,8 +569,8 @@ def test_names_agree_with_the_settings_and_the_foundation(
 ) -> None:
     matrix, named = matrices[variant], names[variant]
     prefix = assemblies[variant].settings.project_prefix
-    assert named["endpoint"] == f"{prefix}-endpoint"
-    assert named["group"] == f"{prefix}-models"
+    assert named["endpoint"] == f"{prefix}-breast-cancer-endpoint"
+    assert named["group"] == f"{prefix}-breast-cancer-models"
     # The derived bucket names of the Pipeline stack are the Foundation's physical names, so
     # the Foundation's bucket policies are the ones that apply to the Pipeline roles' requests.
     assert {named["data"], named["artifacts"]} <= set(matrix.bucket_policies)

@@ -1,4 +1,5 @@
-"""The pipeline stack: the embedded definition, its assets, registry, sample data, Lambdas."""
+"""The pipeline stack: one embedded definition, registry, role and set of assets per model,
+the sample data, the shared Lambdas."""
 
 from __future__ import annotations
 
@@ -19,9 +20,18 @@ def resources_of_type(template: dict[str, Any], kind: str) -> list[dict[str, Any
     return [r for r in template["Resources"].values() if r["Type"] == kind]
 
 
-def embedded_definition(assembly: Assembly) -> tuple[dict[str, Any], list[Any]]:
+def pipelines_by_model(assembly: Assembly) -> dict[str, dict[str, Any]]:
+    found = resources_of_type(assembly.template("Pipeline"), "AWS::SageMaker::Pipeline")
+    return {
+        next(t["Value"] for t in p["Properties"]["Tags"] if t["Key"] == "model"): p for p in found
+    }
+
+
+def embedded_definition(
+    assembly: Assembly, model: str = "breast-cancer"
+) -> tuple[dict[str, Any], list[Any]]:
     """The definition with every CloudFormation token replaced by the text ``TOKEN``."""
-    (pipeline,) = resources_of_type(assembly.template("Pipeline"), "AWS::SageMaker::Pipeline")
+    pipeline = pipelines_by_model(assembly)[model]
     body = pipeline["Properties"]["PipelineDefinition"]["PipelineDefinitionBody"]
     delimiter, parts = body["Fn::Join"]
     assert delimiter == ""
@@ -34,14 +44,30 @@ def definition(dev: Assembly) -> dict[str, Any]:
     return embedded_definition(dev)[0]
 
 
-def test_pipeline_is_named_from_the_prefix_and_runs_as_its_own_role(dev: Assembly) -> None:
+def test_every_model_gets_its_own_pipeline_named_from_prefix_and_model(dev: Assembly) -> None:
     template = dev.template("Pipeline")
-    (pipeline,) = resources_of_type(template, "AWS::SageMaker::Pipeline")
-    assert pipeline["Properties"]["PipelineName"] == "mlops-dev-pipeline"
-    role_id = pipeline["Properties"]["RoleArn"]["Fn::GetAtt"][0]
-    assert template["Resources"][role_id]["Properties"]["Description"].startswith(
-        "Assumed by SageMaker Pipelines"
-    )
+    pipelines = pipelines_by_model(dev)
+    assert sorted(pipelines) == sorted(spec.name for spec in dev.settings.models)
+    roles = set()
+    for model, pipeline in pipelines.items():
+        assert pipeline["Properties"]["PipelineName"] == f"mlops-dev-{model}-pipeline"
+        role_id = pipeline["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+        description = template["Resources"][role_id]["Properties"]["Description"]
+        assert description == (
+            f"Assumed by SageMaker Pipelines to run the pipeline of pipelines/{model}"
+        )
+        roles.add(role_id)
+    assert len(roles) == len(pipelines)
+
+
+def test_each_definition_writes_under_its_own_model_prefix(dev: Assembly) -> None:
+    for spec in dev.settings.models:
+        definition, _ = embedded_definition(dev, spec.name)
+        text = json.dumps(definition)
+        others = [other.name for other in dev.settings.models if other.name != spec.name]
+        assert f"/pipelines/{spec.name}/models" in text
+        for other in others:
+            assert f"/pipelines/{other}/" not in text
 
 
 def test_definition_has_no_stand_in_left_and_resolves_tokens_at_deploy(dev: Assembly) -> None:
@@ -60,7 +86,7 @@ def test_step_code_comes_from_content_hashed_assets(
     code_keys = [
         destination["objectKey"]
         for asset in manifest["files"].values()
-        if asset["displayName"].startswith("StepCode/")
+        if asset["displayName"].startswith("Model-breast-cancer/Code/")
         for destination in asset["destinations"].values()
     ]
     text = json.dumps(definition)
@@ -77,11 +103,14 @@ def test_default_input_is_the_shipped_sample_in_the_data_bucket(
     assert parameters["InputDataUri"]["DefaultValue"] == (
         "s3://mlops-dev-data-TOKEN-us-east-1/sample/breast-cancer.csv"
     )
-    (copy,) = resources_of_type(dev.template("Pipeline"), "Custom::SampleDatasetCopy")
-    assert copy["Properties"]["DestinationKey"] == "sample/breast-cancer.csv"
-    assert copy["Properties"]["DestinationBucket"] == {
-        "Fn::Join": ["", ["mlops-dev-data-", {"Ref": "AWS::AccountId"}, "-us-east-1"]]
-    }
+    copies = resources_of_type(dev.template("Pipeline"), "Custom::SampleDatasetCopy")
+    assert sorted(copy["Properties"]["DestinationKey"] for copy in copies) == sorted(
+        f"sample/{spec.name}.csv" for spec in dev.settings.models
+    )
+    for copy in copies:
+        assert copy["Properties"]["DestinationBucket"] == {
+            "Fn::Join": ["", ["mlops-dev-data-", {"Ref": "AWS::AccountId"}, "-us-east-1"]]
+        }
 
 
 def test_approval_default_follows_the_environment(assemblies: dict[str, Assembly]) -> None:
@@ -93,10 +122,13 @@ def test_approval_default_follows_the_environment(assemblies: dict[str, Assembly
     assert defaults == {"dev": "Approved", "prod": "PendingManualApproval"}
 
 
-def test_model_registry_is_retained(dev: Assembly) -> None:
-    (group,) = resources_of_type(dev.template("Pipeline"), "AWS::SageMaker::ModelPackageGroup")
-    assert group["DeletionPolicy"] == group["UpdateReplacePolicy"] == "Retain"
-    assert group["Properties"]["ModelPackageGroupName"] == "mlops-dev-models"
+def test_every_model_registry_is_retained(dev: Assembly) -> None:
+    groups = resources_of_type(dev.template("Pipeline"), "AWS::SageMaker::ModelPackageGroup")
+    for group in groups:
+        assert group["DeletionPolicy"] == group["UpdateReplacePolicy"] == "Retain"
+    assert sorted(g["Properties"]["ModelPackageGroupName"] for g in groups) == sorted(
+        f"mlops-dev-{spec.name}-models" for spec in dev.settings.models
+    )
 
 
 def test_lambdas_use_the_newest_python_runtime_and_own_log_groups(dev: Assembly) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -15,15 +17,18 @@ AUTOSCALING_SLR_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
 
 
 class EndpointAutoscaling(Construct):
-    """Registers one endpoint's variant with Application Auto Scaling, and nothing else."""
+    """Registers the variants of the given endpoints (one per model) with Application Auto
+    Scaling, and nothing else."""
 
-    def __init__(self, scope: Construct, id_: str, *, endpoint_name: str, key: kms.IKey) -> None:
+    def __init__(
+        self, scope: Construct, id_: str, *, endpoint_names: Sequence[str], key: kms.IKey
+    ) -> None:
         super().__init__(scope, id_)
         stack = Stack.of(self)
         lambda_function = ProjectFunction(
             self,
             "Handler",
-            description="Registers autoscaling for the pipeline's endpoint",
+            description="Registers autoscaling for the pipelines' endpoints",
             code_directory=str(PROJECT_ROOT / "pipelines" / "lambdas"),
             handler="endpoint_autoscaling.handler",
             key=key,
@@ -34,11 +39,12 @@ class EndpointAutoscaling(Construct):
         role = lambda_function.role
         # Application Auto Scaling checks that its caller may itself read the endpoint and
         # change its instance count before it registers the variant.
-        endpoint_configs = stack.format_arn(
-            service="sagemaker",
-            resource="endpoint-config",
-            resource_name=f"{endpoint_name}-config*",
-        )
+        endpoint_configs = [
+            stack.format_arn(
+                service="sagemaker", resource="endpoint-config", resource_name=f"{name}-config*"
+            )
+            for name in endpoint_names
+        ]
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="ReadAndResizeTheEndpoint",
@@ -48,10 +54,13 @@ class EndpointAutoscaling(Construct):
                     "sagemaker:UpdateEndpointWeightsAndCapacities",
                 ],
                 resources=[
-                    stack.format_arn(
-                        service="sagemaker", resource="endpoint", resource_name=endpoint_name
+                    *(
+                        stack.format_arn(
+                            service="sagemaker", resource="endpoint", resource_name=name
+                        )
+                        for name in endpoint_names
                     ),
-                    endpoint_configs,
+                    *endpoint_configs,
                 ],
             )
         )
@@ -75,12 +84,15 @@ class EndpointAutoscaling(Construct):
                 },
             )
         )
-        alarms = stack.format_arn(
-            service="cloudwatch",
-            resource="alarm",
-            resource_name=f"TargetTracking-endpoint/{endpoint_name}/*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
+        alarms = [
+            stack.format_arn(
+                service="cloudwatch",
+                resource="alarm",
+                resource_name=f"TargetTracking-endpoint/{name}/*",
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            )
+            for name in endpoint_names
+        ]
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="ManageTargetTrackingAlarms",
@@ -90,7 +102,7 @@ class EndpointAutoscaling(Construct):
                     "cloudwatch:DescribeAlarms",
                     "cloudwatch:DeleteAlarms",
                 ],
-                resources=[alarms],
+                resources=alarms,
             )
         )
         role.add_to_policy(
@@ -118,15 +130,17 @@ class EndpointAutoscaling(Construct):
             "Application Auto Scaling targets and policies have generated IDs; conditions "
             "confine the calls to the SageMaker variant-count dimension",
         )
-        acknowledge(
-            policy,
-            wildcard_resource_finding(self, endpoint_configs),
-            "The pipeline's endpoint-config step suffixes the configured name per execution; "
-            "the role may only describe this endpoint's configs",
-        )
-        acknowledge(
-            policy,
-            wildcard_resource_finding(self, alarms),
-            "Target tracking names its alarms itself, with a suffix; the role may manage only "
-            "alarms of this endpoint",
-        )
+        for configs in endpoint_configs:
+            acknowledge(
+                policy,
+                wildcard_resource_finding(self, configs),
+                "The pipeline's endpoint-config step suffixes the configured name per "
+                "execution; the role may only describe this endpoint's configs",
+            )
+        for alarm in alarms:
+            acknowledge(
+                policy,
+                wildcard_resource_finding(self, alarm),
+                "Target tracking names its alarms itself, with a suffix; the role may manage "
+                "only alarms of this endpoint",
+            )

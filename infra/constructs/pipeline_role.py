@@ -14,7 +14,6 @@ from infra.constructs.sagemaker_statements import (
     grant_key_to_sagemaker_only,
     pass_role_to_sagemaker_only,
 )
-from infra.layout import PIPELINE_PREFIX
 
 # SageMaker Pipelines names the jobs and models it creates itself (execution ID plus a random
 # suffix), so these can only be scoped by resource type; everything with a name we choose
@@ -31,6 +30,7 @@ class PipelineRole(Construct):
         execution_role: iam.IRole,
         artifact_bucket: s3.IBucket,
         key: kms.IKey,
+        artifact_prefix: str,
         model_package_group_name: str,
         endpoint_name: str,
         autoscaling_function: lambda_.IFunction,
@@ -45,7 +45,7 @@ class PipelineRole(Construct):
         self.role = iam.Role(
             self,
             "Role",
-            description="Assumed by SageMaker Pipelines to run this project's pipeline",
+            description=f"Assumed by SageMaker Pipelines to run the pipeline of {artifact_prefix}",
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com").with_conditions(
                 {"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
             ),
@@ -114,7 +114,7 @@ class PipelineRole(Construct):
         self.role.add_to_policy(pass_role_to_sagemaker_only(execution_role))
         # Reading step outputs (the evaluation report for JsonGet) and letting SageMaker encrypt
         # job volumes with the project key.
-        pipeline_objects = artifact_bucket.arn_for_objects(f"{PIPELINE_PREFIX}/*")
+        pipeline_objects = artifact_bucket.arn_for_objects(f"{artifact_prefix}/*")
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="ReadPipelineOutputs",
@@ -154,7 +154,7 @@ class PipelineRole(Construct):
             (
                 pipeline_objects,
                 "Pipelines read step outputs (the evaluation report behind JsonGet) under "
-                "execution-specific keys of the pipelines/ prefix only",
+                "execution-specific keys of this model's prefix only",
             ),
         ]:
             acknowledge(policy, wildcard_resource_finding(self, resource), reason)

@@ -1,19 +1,24 @@
-"""The SageMaker pipeline: its definition, built offline by ``pipelines.definition`` at synth
-time, embedded in ``AWS::SageMaker::Pipeline``, plus the model registry it registers into."""
+"""One model's SageMaker pipeline: its definition, built offline by ``pipelines.definition`` at
+synth time, embedded in ``AWS::SageMaker::Pipeline``, plus the model registry it registers
+into."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
-from aws_cdk import RemovalPolicy, Stack, Token
+from aws_cdk import CfnTag, RemovalPolicy, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from infra.config import BUILD_DIR
-from pipelines.definition import PipelineSettings
-from pipelines.definition_cache import cached_definition
+from pipelines.definition import PipelineWiring
+from pipelines.definition.cache import cached_definition
+from pipelines.definition.spec import ModelSpec
+
+# Tag on each pipeline naming its model: the local runner and the CLI select pipelines by it.
+MODEL_TAG = "model"
 
 
 class StandIns:
@@ -64,28 +69,30 @@ class SageMakerPipeline(Construct):
         scope: Construct,
         id_: str,
         *,
-        settings: PipelineSettings,
+        spec: ModelSpec,
+        wiring: PipelineWiring,
         stand_ins: StandIns,
         pipeline_role: iam.IRole,
-        model_package_group_name: str,
         description: str,
+        cache_dir: Path,
     ) -> None:
         super().__init__(scope, id_)
         # The registry holds every model version and its metrics: it outlives the stack.
         self.model_package_group = sagemaker.CfnModelPackageGroup(
             self,
             "ModelPackageGroup",
-            model_package_group_name=model_package_group_name,
-            model_package_group_description=f"Models registered by {settings.pipeline_name}",
+            model_package_group_name=wiring.model_package_group,
+            model_package_group_description=f"Models registered by {wiring.pipeline_name}",
         )
         self.model_package_group.apply_removal_policy(RemovalPolicy.RETAIN)
-        self.definition_json = cached_definition(settings, BUILD_DIR / "pipeline-definitions")
+        self.definition_json = cached_definition(spec, wiring, cache_dir)
         definition = stand_ins.restore(json.loads(self.definition_json))
         self.pipeline = sagemaker.CfnPipeline(
             self,
             "Pipeline",
-            pipeline_name=settings.pipeline_name,
+            pipeline_name=wiring.pipeline_name,
             pipeline_description=description,
+            tags=[CfnTag(key=MODEL_TAG, value=spec.name)],
             role_arn=pipeline_role.role_arn,
             pipeline_definition={
                 "PipelineDefinitionBody": Stack.of(self).to_json_string(definition)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
+
 from aws_cdk import Aws, CustomResource, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -9,27 +12,38 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
-from infra.config import BUILD_DIR, PROJECT_ROOT
+from infra.config import PROJECT_ROOT
 from infra.constructs.lambda_function import ProjectFunction
-from pipelines.sample_data import cached_sample_csv
 
-SAMPLE_KEY = "sample/breast-cancer.csv"
+SAMPLE_PREFIX = "sample"
 
 
-class SampleDataset(Construct):
-    """scikit-learn's bundled breast-cancer data, written at synth (never downloaded), uploaded
-    as an asset and copied to ``s3://<data bucket>/sample/breast-cancer.csv`` on deploy."""
+def sample_key(model: str) -> str:
+    return f"{SAMPLE_PREFIX}/{model}.csv"
+
+
+class SampleDatasets(Construct):
+    """Each model's sample CSV (written at synth, never downloaded), uploaded as an asset and
+    copied to ``s3://<data bucket>/sample/<model>.csv`` on deploy by one copier Lambda."""
 
     def __init__(
-        self, scope: Construct, id_: str, *, data_bucket: s3.IBucket, key: kms.IKey
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        samples: Mapping[str, Path],
+        data_bucket: s3.IBucket,
+        key: kms.IKey,
     ) -> None:
         super().__init__(scope, id_)
-        csv = cached_sample_csv(BUILD_DIR)
-        asset = s3_assets.Asset(self, "Asset", path=str(csv))
+        assets = {
+            model: s3_assets.Asset(self, f"Asset-{model}", path=str(csv))
+            for model, csv in samples.items()
+        }
         copier = ProjectFunction(
             self,
             "Copier",
-            description="Copies the sample dataset into the data bucket",
+            description="Copies the models' sample datasets into the data bucket",
             code_directory=str(PROJECT_ROOT / "infra" / "handlers" / "sample_copy"),
             handler="index.handler",
             key=key,
@@ -47,6 +61,7 @@ class SampleDataset(Construct):
                         resource=asset.s3_bucket_name,
                         resource_name=asset.s3_object_key,
                     )
+                    for asset in assets.values()
                 ],
             )
         )
@@ -54,7 +69,7 @@ class SampleDataset(Construct):
             iam.PolicyStatement(
                 sid="WriteSampleObject",
                 actions=["s3:PutObject"],
-                resources=[data_bucket.arn_for_objects(SAMPLE_KEY)],
+                resources=[data_bucket.arn_for_objects(sample_key(model)) for model in samples],
             )
         )
         copier.role.add_to_policy(
@@ -65,17 +80,21 @@ class SampleDataset(Construct):
                 conditions={"StringEquals": {"kms:ViaService": f"s3.{Aws.REGION}.amazonaws.com"}},
             )
         )
-        self.uri = f"s3://{data_bucket.bucket_name}/{SAMPLE_KEY}"
-        self.resource = CustomResource(
-            self,
-            "Copy",
-            service_token=copier.function.function_arn,
-            resource_type="Custom::SampleDatasetCopy",
-            properties={
-                "SourceBucket": asset.s3_bucket_name,
-                "SourceKey": asset.s3_object_key,
-                "DestinationBucket": data_bucket.bucket_name,
-                "DestinationKey": SAMPLE_KEY,
-            },
-        )
-        self.resource.node.add_dependency(copier.role)
+        self.uris: dict[str, str] = {}
+        self.resources: dict[str, CustomResource] = {}
+        for model, asset in assets.items():
+            self.uris[model] = f"s3://{data_bucket.bucket_name}/{sample_key(model)}"
+            resource = CustomResource(
+                self,
+                f"Copy-{model}",
+                service_token=copier.function.function_arn,
+                resource_type="Custom::SampleDatasetCopy",
+                properties={
+                    "SourceBucket": asset.s3_bucket_name,
+                    "SourceKey": asset.s3_object_key,
+                    "DestinationBucket": data_bucket.bucket_name,
+                    "DestinationKey": sample_key(model),
+                },
+            )
+            resource.node.add_dependency(copier.role)
+            self.resources[model] = resource

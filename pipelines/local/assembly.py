@@ -21,6 +21,8 @@ from pipelines.local.errors import AssemblyError, DefinitionError
 from pipelines.local.objectstore import ObjectStore
 
 PIPELINE_TYPE = "AWS::SageMaker::Pipeline"
+# The tag naming a pipeline's model (infra.constructs.sagemaker_pipeline.MODEL_TAG).
+MODEL_TAG = "model"
 SAMPLE_COPY_TYPE = "Custom::SampleDatasetCopy"
 # A zip asset always gets the same bytes, so re-publishing it never looks like a change.
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -139,6 +141,39 @@ def _environment(value: str, artifact_id: str) -> tuple[str, str]:
             "the local run needs the region the pipeline deploys to"
         )
     return (account if account.isdigit() else LOCAL_ACCOUNT), region
+
+
+@dataclass(frozen=True)
+class PipelineEntry:
+    """A pipeline of the assembly: its name and the model it was built for (its ``model``
+    tag), as ``cdk synth`` wrote it."""
+
+    name: str
+    model: str | None
+
+
+def list_pipelines(directory: Path) -> list[PipelineEntry]:
+    """Every pipeline in the assembly, in template order, without resolving definitions."""
+    if not directory.is_dir():
+        raise AssemblyError(
+            f"cloud assembly not found: {directory} (run `cdk synth` first, or pass --assembly)"
+        )
+    stacks, _ = _read_manifest(directory)
+    resolver = Resolver(stacks)
+    entries = []
+    for stack in stacks:
+        for logical_id, resource in stack.resources_of_type(PIPELINE_TYPE):
+            properties = resource.get("Properties") or {}
+            where = f"{stack.name}/{logical_id}"
+            name = resolver.resolve_text(properties.get("PipelineName", logical_id), stack, where)
+            tags = {
+                str(tag.get("Key")): tag.get("Value")
+                for tag in properties.get("Tags") or []
+                if isinstance(tag, Mapping)
+            }
+            model = tags.get(MODEL_TAG)
+            entries.append(PipelineEntry(name, model if isinstance(model, str) else None))
+    return entries
 
 
 def _find_pipeline(

@@ -2,7 +2,12 @@
 
     python -m pipelines.local run [--assembly cdk.out] [--run-dir .run/local]
                                   [--param Name=value ...] [--no-cache] [--summary PATH]
-                                  [--pipeline NAME] [--no-warm-pool] [--max-parallel-steps N]
+                                  [--model NAME ...] [--pipeline NAME] [--no-warm-pool]
+                                  [--max-parallel-steps N]
+
+Every pipeline of the assembly runs (at once) unless ``--model`` or ``--pipeline`` picks some;
+a pipeline this machine cannot run (a built-in algorithm, a custom image) is reported in one
+line and the others run.
 
 The run directory holds ``s3/<bucket>/<key>`` (the local object store: assets, sample data,
 step outputs), ``cache/`` (step cache entries), ``registry/<group>/<version>.json`` (the model
@@ -20,11 +25,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from pipelines.local.errors import LocalRunError
-from pipelines.local.runner import RunOptions, default_parallel_steps, run_pipeline
+from pipelines.local.assembly import PipelineEntry, list_pipelines, load_assembly
+from pipelines.local.errors import AssemblyError, LocalRunError, NotRunnableLocallyError
+from pipelines.local.expressions import declared_parameters, resolve_parameters
+from pipelines.local.runner import RunOptions, RunResult, default_parallel_steps, run_pipeline
 from pipelines.local.summary import render
 
 
@@ -65,7 +73,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--summary", type=Path, help="where to write the summary JSON (default: in the run dir)"
     )
-    run.add_argument("--pipeline", help="which pipeline, when the assembly has several")
+    run.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="run this model's pipeline (repeatable; default: every pipeline in the assembly)",
+    )
+    run.add_argument("--pipeline", help="run the pipeline of this name")
     run.add_argument(
         "--no-warm-pool",
         action="store_true",
@@ -88,22 +103,86 @@ def main(
     err = err or sys.stderr
     try:
         args = _parser().parse_args(argv)
-        options = RunOptions(
-            assembly=args.assembly,
-            run_dir=args.run_dir,
-            params=tuple(args.param),
-            use_cache=not args.no_cache,
-            summary=args.summary,
-            pipeline=args.pipeline,
-            max_parallel_steps=args.max_parallel_steps,
-            warm_pool=not args.no_warm_pool,
-        )
-        if options.max_parallel_steps < 1:
+        if args.max_parallel_steps < 1:
             raise _UsageError("--max-parallel-steps must be at least 1")
-        result = run_pipeline(options, out)
+        targets = _targets(args)
+        if len(targets) > 1 and args.summary is not None:
+            raise _UsageError("--summary takes one pipeline: choose it with --model")
+        options = [
+            RunOptions(
+                assembly=args.assembly,
+                run_dir=args.run_dir,
+                params=tuple(args.param),
+                use_cache=not args.no_cache,
+                summary=args.summary,
+                pipeline=target.name,
+                label=(target.model or target.name) if len(targets) > 1 else None,
+                max_parallel_steps=args.max_parallel_steps,
+                warm_pool=not args.no_warm_pool,
+            )
+            for target in targets
+        ]
+        if len(options) == 1:
+            return _report(run_pipeline(options[0], out), out, err)
+        # A bad --param is wrong for every pipeline: say so once, before any of them runs.
+        for option in options:
+            definition = load_assembly(option.assembly, option.pipeline).definition
+            resolve_parameters(declared_parameters(definition), option.params)
     except LocalRunError as error:
         print(f"error: {error}", file=err)
         return error.exit_code
+    return _run_several(options, out, err)
+
+
+def _targets(args: argparse.Namespace) -> list[PipelineEntry]:
+    entries = list_pipelines(args.assembly)
+    if args.pipeline:
+        entries = [entry for entry in entries if entry.name == args.pipeline]
+        if not entries:
+            raise AssemblyError(
+                f"no SageMaker pipeline named {args.pipeline!r} in the cloud assembly "
+                f"{args.assembly}"
+            )
+    if args.model:
+        known = {entry.model: entry for entry in entries if entry.model}
+        unknown = [model for model in args.model if model not in known]
+        if unknown:
+            raise _UsageError(
+                f"--model {unknown[0]}: no pipeline for that model in {args.assembly}; "
+                f"models: {', '.join(sorted(known)) or '(none)'}"
+            )
+        entries = [known[model] for model in dict.fromkeys(args.model)]
+    if not entries:
+        raise AssemblyError(f"no SageMaker pipeline in the cloud assembly {args.assembly}")
+    return entries
+
+
+def _run_several(options: list[RunOptions], out: TextIO, err: TextIO) -> int:
+    """Run every pipeline at once (they share the warm pool and the run directory's object
+    store, cache and registry); one that cannot run here is reported in one line and skipped."""
+
+    def run(option: RunOptions) -> RunResult | LocalRunError:
+        try:
+            return run_pipeline(option, out)
+        except LocalRunError as error:
+            return error
+
+    with ThreadPoolExecutor(len(options)) as executor:
+        results = list(executor.map(run, options))
+    codes = []
+    for option, result in zip(options, results, strict=True):
+        if isinstance(result, NotRunnableLocallyError):
+            print(f"{option.label}: not run locally: {result}", file=out)
+        elif isinstance(result, LocalRunError):
+            print(f"error: {option.label}: {result}", file=err)
+            codes.append(result.exit_code)
+        else:
+            print(f"== {option.label}", file=out)
+            codes.append(_report(result, out, err))
+    return max(codes, default=0)
+
+
+def _report(result: RunResult, out: TextIO, err: TextIO) -> int:
     print(render(result.summary), file=out)
     print(f"summary: {result.summary_path}", file=out)
     failure = result.summary["failure"]
@@ -116,3 +195,7 @@ def main(
         print(f"run directory kept: {result.summary['run_dir']}", file=err)
         print(f"error: {failure['step']}: {failure['message']}", file=err)
     return result.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

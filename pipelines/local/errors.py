@@ -20,6 +20,11 @@ class DefinitionError(LocalRunError):
     """The pipeline definition is malformed or uses a step kind this runner does not support."""
 
 
+class NotRunnableLocallyError(DefinitionError):
+    """A valid definition this machine cannot run: a built-in algorithm or a custom image
+    whose code is not ours to run. With several pipelines, that one is reported and skipped."""
+
+
 class ParameterError(LocalRunError):
     """A ``--param`` override names an unknown parameter or has the wrong type or value."""
 

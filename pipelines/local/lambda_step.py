@@ -15,6 +15,7 @@ import contextlib
 import importlib.util
 import os
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -27,6 +28,11 @@ from pipelines.local.errors import DefinitionError, StepError
 from pipelines.local.graph import StepNode
 from pipelines.local.hosting import Hosting
 from pipelines.local.jobs import StepContext, StepOutcome
+
+# The handler runs in this process under state that is process-wide: the environment (region,
+# credentials), moto's mock of AWS and redirected stdout. Pipelines running at once take
+# turns; a call takes about a second.
+_IN_PROCESS = threading.Lock()
 
 _OUTPUT_TYPES: dict[str, Any] = {"String": str, "Integer": int, "Float": float, "Boolean": bool}
 # Credentials and profile settings that must not leak into (or out of) the mocked call.
@@ -83,6 +89,7 @@ class LambdaExecutor:
         event = dict(context.arguments)
         context.directory.mkdir(parents=True, exist_ok=True)
         with (
+            _IN_PROCESS,
             _aws_environment(execution.region, execution.account, function.environment),
             _mock_aws(),
             context.log.open("w") as log,

@@ -101,6 +101,8 @@ class RunOptions:
     use_cache: bool = True
     summary: Path | None = None
     pipeline: str | None = None
+    # Prefix of progress lines, when several pipelines run at once.
+    label: str | None = None
     max_parallel_steps: int = field(default_factory=default_parallel_steps)
     warm_pool: bool = True
 
@@ -145,22 +147,28 @@ class RunResult:
     failure_log: list[str]
 
 
+_PRINT_LOCK = threading.Lock()
+
+
 class Reporter:
     """Progress lines, one per event, prefixed with the time since the run started."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, label: str | None = None) -> None:
         self.out = out
+        # With several pipelines running at once, each line says whose it is.
+        self.label = f"{label}: " if label else ""
         self.started = time.monotonic()
-        self._lock = threading.Lock()
+        # Shared by every reporter: pipelines running at once print to the same stream.
+        self._lock = _PRINT_LOCK
 
     def line(self, step: str, message: str) -> None:
         elapsed = time.monotonic() - self.started
         with self._lock:
-            print(f"[{elapsed:6.1f}s] {step:<22} {message}", file=self.out, flush=True)
+            print(f"[{elapsed:6.1f}s] {self.label}{step:<22} {message}", file=self.out, flush=True)
 
     def note(self, message: str) -> None:
         with self._lock:
-            print(message, file=self.out, flush=True)
+            print(f"{self.label}{message}", file=self.out, flush=True)
 
 
 def preflight(definition: Mapping[str, Any], graph: PipelineGraph) -> None:
@@ -197,7 +205,7 @@ def new_execution_id() -> str:
 
 def run_pipeline(options: RunOptions, out: TextIO) -> RunResult:
     """Run the pipeline; pre-run problems raise LocalRunError, step failures are reported."""
-    reporter = Reporter(out)
+    reporter = Reporter(out, options.label)
     assembly = load_assembly(options.assembly, options.pipeline)
     definition = assembly.definition
     graph = build_graph(definition)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from pipelines.local.errors import DefinitionError, StepError
+from pipelines.local.errors import DefinitionError, NotRunnableLocallyError, StepError
 from pipelines.local.graph import StepNode
 from pipelines.local.jobs import (
     ContainerRoot,
@@ -56,12 +56,12 @@ class TrainingResult:
 def check_job_definition(definition: Mapping[str, Any], hyperparameters: Any, step: str) -> None:
     algorithm = definition.get("AlgorithmSpecification") or {}
     if "AlgorithmName" in algorithm or "ContainerEntrypoint" in algorithm:
-        raise DefinitionError(
+        raise NotRunnableLocallyError(
             f"step {step}: only script-mode training (sagemaker_program) runs locally"
         )
     names = hyperparameters if isinstance(hyperparameters, Mapping) else {}
     if PROGRAM not in names or SUBMIT_DIRECTORY not in names:
-        raise DefinitionError(
+        raise NotRunnableLocallyError(
             f"step {step}: the image {algorithm.get('TrainingImage', '?')} would run its built-in "
             f"algorithm; only script mode ({PROGRAM} and {SUBMIT_DIRECTORY}) runs locally"
         )

@@ -1,42 +1,73 @@
-"""Evaluation step: score the baseline and tuned models on the test split and pick one.
+"""Evaluation step: score every candidate model on the test split with the model's own serving
+code, and pick the best on the gate metric.
 
-Each model directory holds the ``model.tar.gz`` a SageMaker training job wrote. The report is
-written in SageMaker's model-quality metrics layout (``binary_classification_metrics``) for the
-selected model, plus which model was selected and both candidates' AUC.
+The source directory holds the model's source bundle (one ``*.tar.gz``, or its files already
+extracted); its inference script is imported and, for each candidate, ``model_fn`` loads the
+files of the candidate's ``model.tar.gz`` and ``predict_fn`` scores the test features. So
+the evaluator works for any framework whose image runs it: it needs only numpy besides the
+inference script's own imports. The report is written in SageMaker's model-quality metrics
+layout for the task, for the selected model, plus which model was selected and every
+candidate's gate metric.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
 import json
+import re
 import shutil
 import sys
 import tarfile
 import tempfile
+import traceback
+import warnings
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-import xgboost as xgb
-from pandas.api.types import is_numeric_dtype
-from sklearn.metrics import (
-    accuracy_score,
-    confusion_matrix,
-    f1_score,
-    precision_score,
-    recall_score,
-    roc_auc_score,
-)
 
 if TYPE_CHECKING:
     import numpy.typing as npt
 
+# Kept in step with pipelines/definition/contract.py (the tests compare them); this script
+# ships alone into its container, so it cannot import the project.
+METRIC_GROUPS = {
+    "binary": "binary_classification_metrics",
+    "multiclass": "multiclass_classification_metrics",
+    "regression": "regression_metrics",
+}
+TASK_METRICS = {
+    "binary": {
+        "auc": "Maximize",
+        "accuracy": "Maximize",
+        "precision": "Maximize",
+        "recall": "Maximize",
+        "f1": "Maximize",
+    },
+    "multiclass": {
+        "accuracy": "Maximize",
+        "weighted_f1": "Maximize",
+        "weighted_precision": "Maximize",
+        "weighted_recall": "Maximize",
+    },
+    "regression": {"rmse": "Minimize", "mse": "Minimize", "mae": "Minimize", "r2": "Maximize"},
+}
+DEFAULT_GATE_METRIC = {"binary": "auc", "multiclass": "accuracy", "regression": "rmse"}
+TEST_DIR = "/opt/ml/processing/test"
+SOURCE_DIR = "/opt/ml/processing/source"
+MODEL_ROOT = "/opt/ml/processing/model"
+OUTPUT_DIR = "/opt/ml/processing/evaluation"
+REPORT_FILE = "evaluation.json"
+INFERENCE_SCRIPT = "inference.py"
 MODEL_ARCHIVE = "model.tar.gz"
-MODEL_FILE_NAME = "xgboost-model"
 THRESHOLD = 0.5
-CANDIDATES = ("baseline", "tuned")
+# A candidate's name becomes a directory name under the model root.
+CANDIDATE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
 class DataError(ValueError):
@@ -46,163 +77,435 @@ class DataError(ValueError):
 @dataclass(frozen=True)
 class Dataset:
     features: npt.NDArray[np.float32]
-    labels: npt.NDArray[np.int64]
+    labels: npt.NDArray[np.float64]
 
 
-def load_test_data(directory: Path) -> Dataset:
-    """Read all CSVs in ``directory``: headerless, label in the first column."""
+def load_test_data(directory: Path, task: str) -> Dataset:
+    """Read all CSVs in ``directory``: headerless, numeric, label in the first column."""
     if not directory.is_dir():
         raise DataError(f"test directory not found: {directory}")
     paths = sorted(directory.glob("*.csv"))
     if not paths:
         raise DataError(f"no CSV file found in {directory}")
-    try:
-        data = pd.concat([pd.read_csv(path, header=None) for path in paths], ignore_index=True)
-    except pd.errors.EmptyDataError:
-        raise DataError(f"empty CSV file in {directory}") from None
-    if data.shape[1] < 2 or not all(is_numeric_dtype(data[column]) for column in data.columns):
-        raise DataError(f"test data in {directory} must be numeric with the label first")
-    labels = data[0]
-    if labels.isna().any() or set(labels.unique().tolist()) != {0, 1}:
+    parts = []
+    for path in paths:
+        try:
+            with warnings.catch_warnings():
+                # An empty file is reported below, not as a warning.
+                warnings.simplefilter("ignore", UserWarning)
+                part = np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float64)
+        except ValueError as exc:
+            reason = str(exc).strip().splitlines()[0]
+            raise DataError(f"cannot parse {path.name}: {reason}") from None
+        if part.size == 0:
+            raise DataError(f"empty CSV file {path.name} in {directory}")
+        parts.append(part)
+    widths = {part.shape[1] for part in parts}
+    if len(widths) != 1 or min(widths) < 2:
+        raise DataError(
+            f"test data in {directory} needs the label and the same features in each file"
+        )
+    data = np.concatenate(parts)
+    labels = data[:, 0]
+    _check_labels(labels, task)
+    return Dataset(features=data[:, 1:].astype(np.float32), labels=labels)
+
+
+def _check_labels(labels: npt.NDArray[np.float64], task: str) -> None:
+    if not np.isfinite(labels).all():
+        raise DataError("test labels (first column) must be finite numbers")
+    if task == "binary" and set(np.unique(labels).tolist()) != {0, 1}:
         raise DataError("test labels (first column) must be 0 or 1 and include both classes")
-    return Dataset(
-        features=data.iloc[:, 1:].to_numpy(dtype=np.float32),
-        labels=labels.to_numpy(dtype=np.int64),
+    if task == "multiclass" and not ((labels >= 0) & (labels == np.round(labels))).all():
+        raise DataError("test labels (first column) must be class indices 0, 1, 2, ...")
+
+
+# -- safe extraction ------------------------------------------------------------------------
+def _member_parts(name: str, archive: Path) -> tuple[str, ...]:
+    path = PurePosixPath(name)
+    parts = tuple(part for part in path.parts if part not in (".", ""))
+    if path.is_absolute() or ".." in parts:
+        raise DataError(
+            f"{archive} has an unsafe member {name!r}: absolute or '..' paths are refused"
+        )
+    return parts
+
+
+def safe_extract(archive: Path, destination: Path) -> None:
+    """Extract the regular files of ``archive`` under ``destination``.
+
+    Every member is checked before anything is written: an absolute name, a ``..`` part, a
+    link or a device fails the whole archive, so no member can choose where bytes land.
+    Directories are created as the files need them.
+    """
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            members = tar.getmembers()
+            files = []
+            for member in members:
+                parts = _member_parts(member.name, archive)
+                if member.isdir():
+                    continue
+                if not member.isfile() or not parts:
+                    raise DataError(
+                        f"{archive} has a member {member.name!r} that is not a regular "
+                        "file (links and devices are refused)"
+                    )
+                files.append((member, parts))
+            for member, parts in files:
+                target = destination.joinpath(*parts)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                source = tar.extractfile(member)
+                if source is None:
+                    raise DataError(f"cannot read {member.name!r} in {archive}")
+                with source, target.open("wb") as sink:
+                    shutil.copyfileobj(source, sink)
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise DataError(f"cannot read {archive}: {exc}") from None
+
+
+def unpack_source(source_dir: Path, destination: Path) -> Path:
+    """The directory holding the source bundle's files: the bundle's one tar archive
+    extracted into ``destination``, or ``source_dir`` itself when it holds the files already.
+
+    The archive is recognised by its content, not its name: a CDK file asset keeps only the
+    last extension (``<hash>.gz``)."""
+    if not source_dir.is_dir():
+        raise DataError(f"source directory not found: {source_dir}")
+    archives = sorted(
+        path for path in source_dir.iterdir() if path.is_file() and tarfile.is_tarfile(path)
     )
+    if len(archives) > 1:
+        names = ", ".join(path.name for path in archives)
+        raise DataError(f"source directory {source_dir} has several archives: {names}")
+    if not archives:
+        return source_dir
+    destination.mkdir(parents=True, exist_ok=True)
+    safe_extract(archives[0], destination)
+    return destination
 
 
 def extract_model(model_dir: Path, destination: Path, *, candidate: str) -> Path:
-    """Copy ``xgboost-model`` out of ``<model_dir>/model.tar.gz`` into ``destination``.
-
-    Only that one regular file is read, and it is written under a fixed name, so member names
-    in the archive (``../x``, absolute paths, links) can never choose where bytes land.
-    """
+    """Every regular file of ``<model_dir>/model.tar.gz``, extracted into ``destination``."""
     archive = model_dir / MODEL_ARCHIVE
     if not model_dir.is_dir():
         raise DataError(f"{candidate} model directory not found: {model_dir}")
     if not archive.is_file():
         raise DataError(f"no {MODEL_ARCHIVE} in the {candidate} model directory {model_dir}")
-    target = destination / MODEL_FILE_NAME
+    destination.mkdir(parents=True, exist_ok=True)
+    safe_extract(archive, destination)
+    return destination
+
+
+# -- the model's inference script -----------------------------------------------------------
+def _failure(what: str, exc: BaseException, code_dir: Path) -> DataError:
+    """One line for an exception raised through the model's own code, with the innermost
+    line of that code it passed (a library's internals would not help its author)."""
+    message = (str(exc).strip().splitlines() or [""])[0]
+    root = code_dir.resolve()
+    own = [
+        frame
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if root in Path(frame.filename).resolve().parents
+    ]
+    where = (
+        f" (at {Path(own[-1].filename).resolve().relative_to(root)}:{own[-1].lineno})"
+        if own
+        else ""
+    )
+    return DataError(f"{what} failed: {type(exc).__name__}: {message}{where}")
+
+
+@contextlib.contextmanager
+def inference_module(code_dir: Path, script: str) -> Iterator[ModuleType]:
+    """Import ``script`` from ``code_dir`` as the serving toolkit would: the bundle's root on
+    sys.path, so its sibling modules import too. sys.path and the module table are restored
+    afterwards, so a second evaluation in the same process imports its own script."""
+    relative = PurePosixPath(script)
+    if relative.is_absolute() or ".." in relative.parts or relative.suffix != ".py":
+        raise DataError(f"--inference {script!r} must be a .py path inside the source bundle")
+    path = code_dir.joinpath(*relative.parts)
+    if not path.is_file():
+        raise DataError(f"inference script {script!r} not found in the source bundle")
+    roots = list(dict.fromkeys([str(code_dir), str(path.parent)]))
+    name = ".".join(relative.with_suffix("").parts)
+    saved_path = list(sys.path)
+    # A module of that name imported earlier (another bundle's script) must not stand in.
+    shadowed = sys.modules.pop(name, None)
+    loaded = set(sys.modules)
+    sys.path[:0] = roots
     try:
-        with tarfile.open(archive, "r:gz") as tar:
-            members = [m for m in tar.getmembers() if _is_model_member(m.name)]
-            if not members:
-                raise DataError(f"{archive} does not contain {MODEL_FILE_NAME}")
-            # As with extraction, the last entry of a name is the one that counts.
-            member = members[-1]
-            source = tar.extractfile(member) if member.isfile() else None
-            if source is None:
-                raise DataError(f"{MODEL_FILE_NAME} in {archive} is not a regular file")
-            with source, target.open("wb") as sink:
-                shutil.copyfileobj(source, sink)
-    except (tarfile.TarError, OSError, EOFError) as exc:
-        raise DataError(f"cannot read {archive}: {exc}") from None
-    return target
+        try:
+            module = importlib.import_module(name)
+        except Exception as exc:
+            raise _failure(f"importing {script}", exc, code_dir) from None
+        missing = [
+            fn for fn in ("model_fn", "predict_fn") if not callable(getattr(module, fn, None))
+        ]
+        if missing:
+            raise DataError(f"{script} does not define {' and '.join(missing)}")
+        yield module
+    finally:
+        sys.path[:] = saved_path
+        _forget_modules_under(code_dir, set(sys.modules) - loaded)
+        if shadowed is not None:
+            sys.modules[name] = shadowed
 
 
-def _is_model_member(name: str) -> bool:
-    # SageMaker archives the model directory's contents, so the name may carry a ``./`` prefix.
-    return [part for part in PurePosixPath(name).parts if part != "."] == [MODEL_FILE_NAME]
+def _forget_modules_under(directory: Path, names: set[str]) -> None:
+    # Only the bundle's own modules: re-importing an extension module such as numpy in the
+    # same process fails, so what the script imported from site-packages stays loaded.
+    root = directory.resolve()
+    for name in names:
+        location = getattr(sys.modules[name], "__file__", None)
+        if location and root in Path(location).resolve().parents:
+            del sys.modules[name]
 
 
-def load_model(path: Path) -> xgb.Booster:
-    booster = xgb.Booster()
+def predict(
+    module: ModuleType,
+    model_dir: Path,
+    features: npt.NDArray[np.float32],
+    *,
+    candidate: str,
+    code_dir: Path,
+) -> npt.NDArray[np.float64]:
+    """``predict_fn(features, model_fn(model_dir))``, checked to give one prediction a row."""
     try:
-        booster.load_model(str(path))
-    except (xgb.core.XGBoostError, ValueError):
-        # ValueError: for some truncated files XGBoost fails to decode its own error message.
-        raise DataError(f"{path.name} is not a model XGBoost can load") from None
-    return booster
-
-
-def score(booster: xgb.Booster, data: Dataset) -> npt.NDArray[np.float32]:
-    expected = booster.num_features()
-    if data.features.shape[1] != expected:
+        model = module.model_fn(str(model_dir))
+    except Exception as exc:
+        raise _failure(f"{candidate}: model_fn", exc, code_dir) from None
+    try:
+        raw = module.predict_fn(features, model)
+    except Exception as exc:
+        raise _failure(f"{candidate}: predict_fn", exc, code_dir) from None
+    try:
+        predictions = np.asarray(raw, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DataError(f"{candidate}: predict_fn did not return numbers") from None
+    if predictions.ndim not in (1, 2) or len(predictions) != len(features):
         raise DataError(
-            f"test data has {data.features.shape[1]} features but the model expects {expected}"
+            f"{candidate}: predict_fn returned shape {predictions.shape} for "
+            f"{len(features)} test rows; expected one value or one row of values per row"
         )
-    scores: npt.NDArray[np.float32] = booster.predict(xgb.DMatrix(data.features))
-    return scores
+    if not np.isfinite(predictions).all():
+        raise DataError(f"{candidate}: predict_fn returned values that are not finite")
+    return predictions
 
 
-def classification_metrics(
-    labels: npt.NDArray[np.int64], scores: npt.NDArray[np.float32]
-) -> dict[str, Any]:
-    """Binary classification metrics in SageMaker's model-quality layout."""
-    predicted = (scores >= THRESHOLD).astype(np.int64)
-    tn, fp, fn, tp = confusion_matrix(labels, predicted, labels=[0, 1]).ravel().tolist()
+# -- metrics --------------------------------------------------------------------------------
+def _metric(value: float) -> dict[str, Any]:
+    return {"value": float(value), "standard_deviation": "NaN"}
 
-    def metric(value: float) -> dict[str, Any]:
-        return {"value": float(value), "standard_deviation": "NaN"}
 
+def _ratio(numerator: float, denominator: float) -> float:
+    # What scikit-learn reports with zero_division=0.
+    return numerator / denominator if denominator else 0.0
+
+
+def auc(labels: npt.NDArray[np.int64], scores: npt.NDArray[np.float64]) -> float:
+    """Area under the ROC curve: the chance a positive scores above a negative, ties half."""
+    _, inverse, counts = np.unique(scores, return_inverse=True, return_counts=True)
+    # The average 1-based rank of each distinct score, so tied scores share their rank.
+    ranks = (np.cumsum(counts) - (counts - 1) / 2.0)[inverse]
+    positives = labels == 1
+    n_pos, n_neg = int(positives.sum()), int((~positives).sum())
+    return float((ranks[positives].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def confusion(
+    labels: npt.NDArray[np.int64], predicted: npt.NDArray[np.int64], classes: int
+) -> npt.NDArray[np.int64]:
+    """``matrix[true, predicted]`` counts."""
+    matrix = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(matrix, (labels, predicted), 1)
+    return matrix
+
+
+def _matrix_json(matrix: npt.NDArray[np.int64]) -> dict[str, dict[str, int]]:
+    # SageMaker's layout: {"<true label>": {"<predicted label>": count}}.
     return {
-        "auc": metric(roc_auc_score(labels, scores)),
-        "accuracy": metric(accuracy_score(labels, predicted)),
-        "precision": metric(precision_score(labels, predicted, zero_division=0)),
-        "recall": metric(recall_score(labels, predicted, zero_division=0)),
-        "f1": metric(f1_score(labels, predicted, zero_division=0)),
-        "confusion_matrix": {"0": {"0": tn, "1": fp}, "1": {"0": fn, "1": tp}},
+        str(true): {str(guess): int(count) for guess, count in enumerate(row)}
+        for true, row in enumerate(matrix)
     }
 
 
-def select_model(aucs: dict[str, float]) -> str:
-    """The candidate with the higher AUC; a tie keeps the baseline."""
-    return "tuned" if aucs["tuned"] > aucs["baseline"] else "baseline"
-
-
-def evaluate(
-    test: Dataset, model_dirs: dict[str, Path], model_uris: dict[str, str]
+def binary_metrics(
+    labels: npt.NDArray[np.int64], predictions: npt.NDArray[np.float64]
 ) -> dict[str, Any]:
+    """AUC from the scores; the rest at a 0.5 threshold. Of (n, 2) probabilities, column 1
+    is the score."""
+    if predictions.ndim == 2 and predictions.shape[1] in (1, 2):
+        predictions = predictions[:, -1]
+    scores = predictions
+    if scores.ndim != 1:
+        raise DataError(
+            f"binary predictions must be one score a row or two class probabilities, got "
+            f"{predictions.shape[1]} columns"
+        )
+    if scores.min() < 0 or scores.max() > 1:
+        raise DataError("binary predictions must be probabilities between 0 and 1")
+    predicted = (scores >= THRESHOLD).astype(np.int64)
+    matrix = confusion(labels, predicted, 2)
+    (tn, fp), (fn, tp) = matrix.tolist()
+    precision, recall = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
+    return {
+        "auc": _metric(auc(labels, scores)),
+        "accuracy": _metric((tp + tn) / len(labels)),
+        "precision": _metric(precision),
+        "recall": _metric(recall),
+        "f1": _metric(_ratio(2 * tp, 2 * tp + fp + fn)),
+        "confusion_matrix": _matrix_json(matrix),
+    }
+
+
+def multiclass_metrics(
+    labels: npt.NDArray[np.int64], predictions: npt.NDArray[np.float64]
+) -> dict[str, Any]:
+    """Accuracy and support-weighted precision, recall and F1 of the predicted labels: the
+    argmax of (n, k) probabilities, or 1-D predictions taken as labels."""
+    if predictions.ndim == 2:
+        predicted = np.argmax(predictions, axis=1).astype(np.int64)
+        width = predictions.shape[1]
+    else:
+        if (predictions < 0).any() or (predictions != np.round(predictions)).any():
+            raise DataError("1-D multiclass predictions must be class indices 0, 1, 2, ...")
+        predicted = predictions.astype(np.int64)
+        width = 0
+    classes = max(width, int(labels.max()) + 1, int(predicted.max()) + 1)
+    matrix = confusion(labels, predicted, classes)
+    tp = np.diag(matrix).astype(float)
+    support, guessed = matrix.sum(axis=1), matrix.sum(axis=0)
+    per_class = {
+        "precision": [_ratio(t, g) for t, g in zip(tp, guessed)],  # noqa: B905 - Python 3.9
+        "recall": [_ratio(t, s) for t, s in zip(tp, support)],  # noqa: B905
+        "f1": [_ratio(2 * t, g + s) for t, g, s in zip(tp, guessed, support)],  # noqa: B905
+    }
+    weights = support / support.sum()
+    return {
+        "accuracy": _metric(tp.sum() / len(labels)),
+        "weighted_f1": _metric(float(np.dot(weights, per_class["f1"]))),
+        "weighted_precision": _metric(float(np.dot(weights, per_class["precision"]))),
+        "weighted_recall": _metric(float(np.dot(weights, per_class["recall"]))),
+        "confusion_matrix": _matrix_json(matrix),
+    }
+
+
+def regression_metrics(
+    labels: npt.NDArray[np.float64], predictions: npt.NDArray[np.float64]
+) -> dict[str, Any]:
+    if predictions.ndim == 2 and predictions.shape[1] != 1:
+        raise DataError(
+            f"regression predictions must be one value a row, got {predictions.shape[1]}"
+        )
+    errors = labels - predictions.ravel()
+    mse = float(np.mean(errors**2))
+    residual = float(np.sum(errors**2))
+    total = float(np.sum((labels - labels.mean()) ** 2))
+    # scikit-learn's r2_score for a constant label: perfect predictions 1, anything else 0.
+    r2 = 1.0 - residual / total if total else (1.0 if residual == 0 else 0.0)
+    return {
+        "rmse": _metric(mse**0.5),
+        "mse": _metric(mse),
+        "mae": _metric(float(np.mean(np.abs(errors)))),
+        "r2": _metric(r2),
+    }
+
+
+def task_metrics(
+    task: str, labels: npt.NDArray[np.float64], predictions: npt.NDArray[np.float64]
+) -> dict[str, Any]:
+    if task == "regression":
+        return regression_metrics(labels, predictions)
+    classes = labels.astype(np.int64)
+    if task == "binary":
+        return binary_metrics(classes, predictions)
+    return multiclass_metrics(classes, predictions)
+
+
+def select_model(values: dict[str, float], direction: str) -> str:
+    """The candidate best on the metric; a tie keeps the earlier candidate."""
+    selected = next(iter(values))
+    for name, value in values.items():
+        if (value > values[selected]) if direction == "Maximize" else (value < values[selected]):
+            selected = name
+    return selected
+
+
+def evaluate(args: argparse.Namespace, test: Dataset) -> dict[str, Any]:
+    """Score every candidate and build the report for the one selected."""
     metrics = {}
     with tempfile.TemporaryDirectory() as workdir:
-        for name in CANDIDATES:
-            destination = Path(workdir, name)
-            destination.mkdir()
-            booster = load_model(extract_model(model_dirs[name], destination, candidate=name))
-            metrics[name] = classification_metrics(test.labels, score(booster, test))
-    aucs = {name: float(metrics[name]["auc"]["value"]) for name in CANDIDATES}
-    selected = select_model(aucs)
+        code_dir = unpack_source(args.source_dir, Path(workdir, "source"))
+        with inference_module(code_dir, args.inference) as module:
+            for name, _ in args.model:
+                model_dir = extract_model(
+                    args.model_root / name, Path(workdir, "models", name), candidate=name
+                )
+                predictions = predict(
+                    module, model_dir, test.features, candidate=name, code_dir=code_dir
+                )
+                metrics[name] = task_metrics(args.task, test.labels, predictions)
+    values = {name: float(metrics[name][args.metric]["value"]) for name in metrics}
+    selected = select_model(values, TASK_METRICS[args.task][args.metric])
+    uris = dict(args.model)
     return {
-        "binary_classification_metrics": metrics[selected],
-        "selected_model": {"name": selected, "s3_uri": model_uris[selected]},
-        "candidates": {name: {"auc": aucs[name]} for name in CANDIDATES},
+        METRIC_GROUPS[args.task]: metrics[selected],
+        "selected_model": {"name": selected, "s3_uri": uris[selected]},
+        "candidates": {name: {args.metric: value} for name, value in values.items()},
     }
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--test-dir", type=Path, default=Path("/opt/ml/processing/test"))
+    parser.add_argument("--test-dir", type=Path, default=Path(TEST_DIR))
+    parser.add_argument("--source-dir", type=Path, default=Path(SOURCE_DIR))
+    parser.add_argument("--inference", default=INFERENCE_SCRIPT, help="serving script's path")
+    parser.add_argument("--task", choices=sorted(TASK_METRICS), default="binary")
+    parser.add_argument("--metric", help="the gate metric (default: the task's)")
     parser.add_argument(
-        "--baseline-model-dir", type=Path, default=Path("/opt/ml/processing/model/baseline")
+        "--model",
+        nargs=2,
+        action="append",
+        metavar=("NAME", "URI"),
+        required=True,
+        help="a candidate, in order; its model.tar.gz is in <model-root>/NAME",
     )
-    parser.add_argument(
-        "--tuned-model-dir", type=Path, default=Path("/opt/ml/processing/model/tuned")
-    )
-    parser.add_argument("--baseline-model-uri", required=True)
-    parser.add_argument("--tuned-model-uri", required=True)
-    parser.add_argument("--output-dir", type=Path, default=Path("/opt/ml/processing/evaluation"))
-    return parser.parse_args(argv)
+    parser.add_argument("--model-root", type=Path, default=Path(MODEL_ROOT))
+    parser.add_argument("--output-dir", type=Path, default=Path(OUTPUT_DIR))
+    args = parser.parse_args(argv)
+    args.model = [tuple(pair) for pair in args.model]
+    args.metric = args.metric or DEFAULT_GATE_METRIC[args.task]
+    if args.metric not in TASK_METRICS[args.task]:
+        parser.error(
+            f"--metric {args.metric!r} is not a {args.task} metric; "
+            f"allowed: {', '.join(TASK_METRICS[args.task])}"
+        )
+    names = [name for name, _ in args.model]
+    if len(set(names)) != len(names):
+        parser.error(f"--model names must be distinct, got {', '.join(names)}")
+    bad = [name for name in names if not CANDIDATE_NAME.fullmatch(name)]
+    if bad:
+        parser.error(f"--model name {bad[0]!r} must be letters, digits, '_' and '-'")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        test = load_test_data(args.test_dir)
-        report = evaluate(
-            test,
-            {"baseline": args.baseline_model_dir, "tuned": args.tuned_model_dir},
-            {"baseline": args.baseline_model_uri, "tuned": args.tuned_model_uri},
-        )
+        test = load_test_data(args.test_dir, args.task)
+        report = evaluate(args, test)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     args.output_dir.mkdir(parents=True, exist_ok=True)
-    (args.output_dir / "evaluation.json").write_text(json.dumps(report, indent=2) + "\n")
-    selected = report["selected_model"]["name"]
-    aucs = report["candidates"]
+    (args.output_dir / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
+    values = " ".join(
+        f"{name}={scores[args.metric]:.6f}" for name, scores in report["candidates"].items()
+    )
     print(
-        f"evaluate: selected {selected} model on {len(test.labels)} test rows "
-        f"(auc baseline={aucs['baseline']['auc']:.6f} tuned={aucs['tuned']['auc']:.6f})"
+        f"evaluate: selected {report['selected_model']['name']} model on {len(test.labels)} "
+        f"test rows ({args.metric} {values})"
     )
     return 0
 

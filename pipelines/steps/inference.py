@@ -2,7 +2,12 @@
 
 The serving toolkit calls ``model_fn`` once, then ``input_fn`` -> ``predict_fn`` -> ``output_fn``
 per request. Requests carry feature rows only (no label, no header) as ``text/csv`` or
-``application/json``; responses are JSON ``{"predictions": [{"score": p, "label": 0|1}]}``.
+``application/json``; responses are JSON ``{"predictions": [...]}`` with one record per row,
+shaped by the task the model was trained for (recorded in the model by train.py):
+
+- binary: ``{"score": p, "label": 0|1}``, ``p`` the probability of class 1;
+- multiclass: ``{"label": k, "probabilities": [p0, p1, ...]}``;
+- regression: ``{"value": v}``.
 """
 
 from __future__ import annotations
@@ -22,9 +27,37 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
 MODEL_FILE_NAME = "xgboost-model"
+# Written by train.py; a model saved before tasks existed is a binary classifier.
+TASK_ATTRIBUTE = "task"
+DEFAULT_TASK = "binary"
+TASKS = ("binary", "multiclass", "regression")
 THRESHOLD = 0.5
 CSV = "text/csv"
 JSON = "application/json"
+
+
+class Predictions(np.ndarray):
+    """Predictions tagged with the model's task: output_fn receives only this array, and a
+    regression's values are as one-dimensional as a binary classifier's scores."""
+
+    task: str = DEFAULT_TASK
+
+    def __array_finalize__(self, obj: Any) -> None:
+        # Views and slices keep the tag.
+        self.task = getattr(obj, "task", DEFAULT_TASK)
+
+
+def tagged(values: Any, task: str) -> Predictions:
+    predictions = np.asarray(values, dtype=np.float32).view(Predictions)
+    predictions.task = task
+    return predictions
+
+
+def model_task(model: xgb.Booster) -> str:
+    task = model.attr(TASK_ATTRIBUTE) or DEFAULT_TASK
+    if task not in TASKS:
+        raise ValueError(f"model records an unknown task {task!r}; expected one of {TASKS}")
+    return task
 
 
 def _media_type(content_type: str | None) -> str:
@@ -101,26 +134,36 @@ def input_fn(
     return np.asarray(rows, dtype=np.float32)
 
 
-def predict_fn(input_data: npt.NDArray[np.float32], model: xgb.Booster) -> npt.NDArray[np.float32]:
-    """Probability of class 1 for each row."""
+def predict_fn(input_data: npt.NDArray[np.float32], model: xgb.Booster) -> Predictions:
+    """Per row: the probability of class 1 (binary), the probability of each class as an
+    (n, k) array (multiclass) or the predicted value (regression)."""
     expected = model.num_features()
     if input_data.ndim != 2 or input_data.shape[1] != expected:
         raise ValueError(f"each row must have {expected} features, got shape {input_data.shape}")
-    scores: npt.NDArray[np.float32] = model.predict(xgb.DMatrix(input_data))
-    return scores
+    return tagged(model.predict(xgb.DMatrix(input_data)), model_task(model))
 
 
-def _records(scores: Sequence[float] | npt.NDArray[np.float32]) -> list[dict[str, Any]]:
-    return [{"score": float(p), "label": int(p >= THRESHOLD)} for p in np.ravel(scores)]
+def _records(prediction: npt.NDArray[np.float32]) -> list[dict[str, Any]]:
+    # A plain array (no task tag) is read by its shape: rows of probabilities or scores.
+    task = getattr(prediction, "task", "multiclass" if np.ndim(prediction) == 2 else "binary")
+    if task == "multiclass":
+        return [
+            {"label": int(np.argmax(row)), "probabilities": [float(p) for p in row]}
+            for row in np.atleast_2d(np.asarray(prediction))
+        ]
+    values = np.ravel(np.asarray(prediction))
+    if task == "regression":
+        return [{"value": float(v)} for v in values]
+    return [{"score": float(p), "label": int(p >= THRESHOLD)} for p in values]
 
 
 def output_fn(prediction: npt.NDArray[np.float32], accept: str | None) -> str:
-    """Encode probabilities as JSON; ``*/*`` and no Accept header also get JSON."""
+    """Encode predictions as JSON; ``*/*`` and no Accept header also get JSON."""
     if _media_type(accept) not in ("", "*/*", JSON):
         raise ValueError(f"unsupported accept type {accept!r}; use {JSON}")
     return json.dumps({"predictions": _records(prediction)})
 
 
 def predict(model: xgb.Booster, rows: Sequence[Sequence[float]]) -> list[dict[str, Any]]:
-    """Score feature rows directly, e.g. in a notebook or test: ``[{"score", "label"}, ...]``."""
+    """Predict for feature rows directly, e.g. in a notebook or test: the response's records."""
     return _records(predict_fn(np.asarray(rows, dtype=np.float32), model))

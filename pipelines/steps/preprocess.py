@@ -1,24 +1,36 @@
-"""Processing step: validate a labelled CSV and split it for the SageMaker XGBoost container.
+"""Processing step: validate a labelled CSV and split it into numeric train/validation/test CSVs.
 
-Reads every CSV in the input directory, checks that it is usable for binary classification and
-writes stratified train/validation/test splits as headerless CSVs with the label first, which is
-the CSV layout the SageMaker XGBoost container expects.
+Reads every CSV in the input directory, checks that it suits the task (binary, multiclass or
+regression), encodes text labels and the listed categorical columns as numbers, handles
+missing values as told, and writes train/validation/test splits as headerless CSVs with the
+label first: the CSV layout the SageMaker framework containers' training scripts read.
+Classification splits are stratified; an encoded label's original values go to
+``train/classes.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 from sklearn.model_selection import train_test_split
 
+# Kept in step with pipelines/definition/contract.py (the tests compare them); this script
+# ships alone into its container, so it cannot import the project.
+TASKS = ("binary", "multiclass", "regression")
+MISSING_POLICIES = ("error", "drop", "impute")
+SPLITS = ("train", "validation", "test")
+INPUT_DIR = "/opt/ml/processing/input"
+OUTPUT_DIR = "/opt/ml/processing/output"
+CLASSES_FILE = "classes.json"
 # Listing every offending value of a large file would make the one-line error unreadable.
 MAX_LISTED = 10
 
@@ -33,10 +45,26 @@ class Splits(NamedTuple):
     test: pd.DataFrame
 
 
+class Prepared(NamedTuple):
+    """Label first and numeric; categorical columns still hold their raw values."""
+
+    data: pd.DataFrame
+    # The original label of each class index, when the labels had to be encoded.
+    classes: list[Any] | None
+
+
 def _listing(values: Sequence[object]) -> str:
     shown = ", ".join(str(value) for value in values[:MAX_LISTED])
     hidden = len(values) - MAX_LISTED
     return f"{shown}, ... ({hidden} more)" if hidden > 0 else shown
+
+
+def _sorted(values: Sequence[Any]) -> list[Any]:
+    try:
+        return sorted(values)
+    except TypeError:
+        # Mixed types (say numbers and text in one object column) do not compare.
+        return sorted(values, key=str)
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -64,56 +92,141 @@ def read_dataset(input_dir: Path) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def validate(data: pd.DataFrame, label_column: str) -> pd.DataFrame:
-    """Return the data with the label as the first column and integer 0/1 labels."""
+def _check_columns(data: pd.DataFrame, label_column: str, categorical: Sequence[str]) -> None:
     if data.empty:
         raise DataError("empty data: the input has a header but no rows")
     if label_column not in data.columns:
         raise DataError(
             f"label column {label_column!r} not found; columns are: {_listing(list(data.columns))}"
         )
-    features = [column for column in data.columns if column != label_column]
-    if not features:
+    if len(data.columns) < 2:
         raise DataError(f"no feature columns besides the label {label_column!r}")
+    if label_column in categorical:
+        raise DataError(
+            f"preprocessing.categorical lists the label column {label_column!r}; "
+            "list feature columns only"
+        )
+    unknown = [column for column in categorical if column not in data.columns]
+    if unknown:
+        raise DataError(
+            f"categorical column(s) not found: {_listing(unknown)}; columns are: "
+            f"{_listing(list(data.columns))}"
+        )
 
-    missing = [column for column in data.columns if data[column].isna().any()]
-    if missing:
-        raise DataError(f"missing values in column(s): {_listing(missing)}")
 
-    # pandas counts booleans as numeric; they are converted to 0/1 below.
-    non_numeric = [column for column in features if not is_numeric_dtype(data[column])]
+def _handle_missing(data: pd.DataFrame, label_column: str, missing: str) -> pd.DataFrame:
+    """Rows with a missing value dropped, or the data as is; imputing waits for the split."""
+    if missing == "drop":
+        kept = data.dropna()
+        if kept.empty:
+            raise DataError(f"no rows left: each of the {len(data)} rows has a missing value")
+        return kept.reset_index(drop=True)
+    if missing == "impute":
+        if data[label_column].isna().any():
+            raise DataError(
+                f"missing values in the label column {label_column!r}: imputing fills "
+                'features only; set preprocessing.missing = "drop" to drop those rows'
+            )
+        return data
+    incomplete = [column for column in data.columns if data[column].isna().any()]
+    if incomplete:
+        raise DataError(
+            f"missing values in column(s): {_listing(incomplete)}; set preprocessing.missing "
+            'to "drop" or "impute" to accept them'
+        )
+    return data
+
+
+def _check_features(
+    data: pd.DataFrame, features: Sequence[str], categorical: Sequence[str]
+) -> None:
+    # pandas counts booleans as numeric; they are converted to 0/1 later.
+    non_numeric = [
+        column
+        for column in features
+        if column not in categorical and not is_numeric_dtype(data[column])
+    ]
     if non_numeric:
-        raise DataError(f"non-numeric feature column(s): {_listing(non_numeric)}")
-
+        raise DataError(
+            f"non-numeric feature column(s): {_listing(non_numeric)}; list them in "
+            "preprocessing.categorical to one-hot encode them"
+        )
     # XGBoost rejects infinities, so catch them here rather than deep inside training.
-    infinite = [column for column in features if np.isinf(data[column].astype(float)).any()]
+    numeric = [column for column in features if column not in categorical]
+    infinite = [column for column in numeric if np.isinf(data[column].astype(float)).any()]
     if infinite:
         raise DataError(f"infinite values in column(s): {_listing(infinite)}")
 
-    labels = data[label_column]
-    distinct = labels.unique().tolist()
-    numeric_labels = is_numeric_dtype(labels)
-    if not numeric_labels or set(distinct) != {0, 1}:
-        found = sorted(distinct) if numeric_labels else sorted(str(value) for value in distinct)
-        raise DataError(
-            f"label column {label_column!r} must hold exactly the two classes 0 and 1; "
-            f"found {len(found)} distinct value(s): {_listing(found)}"
-        )
 
+def encode_labels(
+    labels: pd.Series, label_column: str, task: str
+) -> tuple[pd.Series, list[Any] | None]:
+    """Labels as the task's numbers, and the original value of each class when encoded."""
+    if task == "regression":
+        if not is_numeric_dtype(labels) or is_bool_dtype(labels):
+            raise DataError(f"regression label column {label_column!r} must be numeric")
+        if np.isinf(labels.astype(float)).any():
+            raise DataError(f"infinite values in the label column {label_column!r}")
+        return labels.astype(float), None
+    distinct = _sorted(labels.unique().tolist())
+    if task == "binary" and len(distinct) != 2:
+        hint = '; set data.task = "multiclass"' if len(distinct) > 2 else ""
+        raise DataError(
+            f"a binary label column {label_column!r} must hold exactly two classes; found "
+            f"{len(distinct)} distinct value(s): {_listing(distinct)}{hint}"
+        )
+    if task == "multiclass" and len(distinct) < 3:
+        raise DataError(
+            f"a multiclass label column {label_column!r} needs at least three classes; found "
+            f'{len(distinct)} distinct value(s): {_listing(distinct)}; use data.task = "binary" '
+            "for two"
+        )
+    numeric = is_numeric_dtype(labels) and not is_bool_dtype(labels)
+    if numeric and distinct == list(range(len(distinct))):
+        # Already class indices (possibly written as 0.0, 1.0): nothing to record.
+        return labels.astype(int), None
+    index = {value: position for position, value in enumerate(distinct)}
+    return labels.map(index).astype(int), [_plain(value) for value in distinct]
+
+
+def _plain(value: Any) -> Any:
+    # numpy scalars are not JSON serialisable; their Python equivalents are.
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def prepare(
+    data: pd.DataFrame,
+    label_column: str,
+    *,
+    task: str = "binary",
+    categorical: Sequence[str] = (),
+    missing: str = "error",
+) -> Prepared:
+    """Check ``data`` for the task and return it label first, with numeric labels."""
+    _check_columns(data, label_column, categorical)
+    data = _handle_missing(data, label_column, missing)
+    features = [column for column in data.columns if column != label_column]
+    _check_features(data, features, categorical)
+    labels, classes = encode_labels(data[label_column], label_column, task)
     result = data[[label_column, *features]].copy()
-    result[label_column] = labels.astype(int)
-    bool_features = [column for column in features if is_bool_dtype(data[column])]
+    result[label_column] = labels
+    bool_features = [
+        column for column in features if column not in categorical and is_bool_dtype(data[column])
+    ]
     if bool_features:
         # Written as True/False otherwise, which the XGBoost CSV reader cannot parse.
         result[bool_features] = result[bool_features].astype(int)
-    return result
+    return Prepared(result, classes)
 
 
 def _too_few(label: object, count: int, fractions: Sequence[float]) -> DataError:
     shares = "/".join(f"{fraction:.2f}" for fraction in fractions)
+    of_class = "" if label is None else f" of class {label}"
+    kind = "" if label is None else "stratified "
+    each = "one row" if label is None else "one row of each class"
     return DataError(
-        f"too few rows of class {label} ({count}) for a stratified train/validation/test "
-        f"split with fractions {shares}: every split needs at least one row of each class"
+        f"too few rows{of_class} ({count}) for a {kind}train/validation/test split with "
+        f"fractions {shares}: every split needs at least {each}"
     )
 
 
@@ -124,16 +237,26 @@ def split_dataset(
     validation_fraction: float,
     test_fraction: float,
     seed: int,
+    stratify: bool = True,
 ) -> Splits:
-    """Split ``data`` into stratified train/validation/test parts, reproducibly for a seed."""
+    """Split ``data`` into train/validation/test parts, reproducibly for a seed; stratified
+    by the label for a classification."""
     fractions = (1.0 - validation_fraction - test_fraction, validation_fraction, test_fraction)
-    counts = data[label_column].value_counts().sort_index()
-    # With fewer rows than this, the smallest split cannot receive one row of the class.
+    # With fewer rows than this, the smallest split cannot receive one row (of a class).
     needed = math.ceil(1.0 / min(fractions) - 1e-9)
+    if not stratify:
+        if len(data) < needed:
+            raise _too_few(None, len(data), fractions)
+        rest, test = train_test_split(data, test_size=test_fraction, random_state=seed)
+        train, validation = train_test_split(
+            rest, test_size=validation_fraction / (1.0 - test_fraction), random_state=seed
+        )
+        return Splits(train=train, validation=validation, test=test)
+
+    counts = data[label_column].value_counts().sort_index()
     for label, count in counts.items():
         if count < needed:
             raise _too_few(label, int(count), fractions)
-
     rest, test = train_test_split(
         data, test_size=test_fraction, stratify=data[label_column], random_state=seed
     )
@@ -153,22 +276,73 @@ def split_dataset(
     return splits
 
 
-def write_splits(splits: Splits, output_dir: Path) -> dict[str, Path]:
-    """Write each split as ``<output_dir>/<name>/<name>.csv``, headerless, label first."""
+def impute(splits: Splits, label_column: str, categorical: Sequence[str]) -> Splits:
+    """Fill missing feature values with the train split's median (numeric) or most frequent
+    value (categorical): the validation and test rows stay unseen, as at serving time."""
+    fills: dict[str, Any] = {}
+    for column in splits.train.columns:
+        if column == label_column or not any(part[column].isna().any() for part in splits):
+            continue
+        known = splits.train[column].dropna()
+        if known.empty:
+            raise DataError(f"column {column!r} has no value in the train split to impute from")
+        if column in categorical:
+            # mode() sorts its result, so a tie picks the same value every run.
+            fills[column] = known.mode().iloc[0]
+        else:
+            fills[column] = float(known.median())
+    return Splits(*(part.fillna(fills) for part in splits))
+
+
+def categories(data: pd.DataFrame, categorical: Sequence[str]) -> dict[str, list[Any]]:
+    """The sorted distinct values of each categorical column: one 0/1 column each."""
+    return {column: _sorted(data[column].dropna().unique().tolist()) for column in categorical}
+
+
+def one_hot(frame: pd.DataFrame, values: dict[str, list[Any]]) -> pd.DataFrame:
+    """Replace each categorical column, in place, by one int 0/1 column per value."""
+    columns: list[pd.Series] = []
+    for column in frame.columns:
+        if column not in values:
+            columns.append(frame[column])
+            continue
+        for value in values[column]:
+            columns.append((frame[column] == value).astype(int).rename(f"{column}={value}"))
+    return pd.concat(columns, axis=1)
+
+
+def write_splits(
+    splits: Splits, output_dir: Path, classes: list[Any] | None = None
+) -> dict[str, Path]:
+    """Write each split as ``<output_dir>/<name>/<name>.csv``, headerless, label first, and
+    the classes of encoded labels as ``train/classes.json`` (not a CSV: loaders skip it)."""
     written = {}
     for name, frame in splits._asdict().items():
         path = output_dir / name / f"{name}.csv"
         path.parent.mkdir(parents=True, exist_ok=True)
         frame.to_csv(path, header=False, index=False)
         written[name] = path
+    if classes is not None:
+        path = output_dir / "train" / CLASSES_FILE
+        path.write_text(json.dumps({"classes": classes}, indent=2) + "\n")
+        written["classes"] = path
     return written
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--input-dir", type=Path, default=Path("/opt/ml/processing/input"))
-    parser.add_argument("--output-dir", type=Path, default=Path("/opt/ml/processing/output"))
+    parser.add_argument("--input-dir", type=Path, default=Path(INPUT_DIR))
+    parser.add_argument("--output-dir", type=Path, default=Path(OUTPUT_DIR))
     parser.add_argument("--label-column", default="target")
+    parser.add_argument("--task", choices=TASKS, default="binary")
+    parser.add_argument("--missing", choices=MISSING_POLICIES, default="error")
+    parser.add_argument(
+        "--categorical",
+        action="append",
+        default=[],
+        metavar="COLUMN",
+        help="a text feature column to one-hot encode (repeat for several)",
+    )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--validation-fraction", type=float, default=0.15)
     parser.add_argument("--test-fraction", type=float, default=0.15)
@@ -180,25 +354,53 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def run(args: argparse.Namespace) -> tuple[Splits, list[Any] | None]:
+    """Read, check, split and encode; raises DataError before anything is written."""
+    categorical = list(dict.fromkeys(args.categorical))
+    prepared = prepare(
+        read_dataset(args.input_dir),
+        args.label_column,
+        task=args.task,
+        categorical=categorical,
+        missing=args.missing,
+    )
+    splits = split_dataset(
+        prepared.data,
+        args.label_column,
+        validation_fraction=args.validation_fraction,
+        test_fraction=args.test_fraction,
+        seed=args.seed,
+        stratify=args.task != "regression",
+    )
+    if args.missing == "impute":
+        splits = impute(splits, args.label_column, categorical)
+    # From all rows, so every split gets the same columns in the same order.
+    values = categories(prepared.data, categorical)
+    return Splits(*(one_hot(part, values) for part in splits)), prepared.classes
+
+
+def _summary(splits: Splits, label_column: str, task: str) -> str:
+    labels = pd.concat([part[label_column] for part in splits])
+    if task == "binary":
+        return f"positive rate {labels.mean():.3f}"
+    if task == "multiclass":
+        return f"{labels.nunique()} classes"
+    return f"label mean {labels.mean():.4g}"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        data = validate(read_dataset(args.input_dir), args.label_column)
-        splits = split_dataset(
-            data,
-            args.label_column,
-            validation_fraction=args.validation_fraction,
-            test_fraction=args.test_fraction,
-            seed=args.seed,
-        )
+        splits, classes = run(args)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    write_splits(splits, args.output_dir)
+    write_splits(splits, args.output_dir, classes)
     counts = " ".join(f"{name}={len(frame)}" for name, frame in splits._asdict().items())
+    total = sum(len(frame) for frame in splits)
     print(
-        f"preprocess: wrote {counts} rows ({len(data)} total, {data.shape[1] - 1} features, "
-        f"positive rate {data[args.label_column].mean():.3f}) to {args.output_dir}"
+        f"preprocess: wrote {counts} rows ({total} total, {splits.train.shape[1] - 1} features, "
+        f"{_summary(splits, args.label_column, args.task)}) to {args.output_dir}"
     )
     return 0
 

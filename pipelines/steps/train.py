@@ -1,10 +1,13 @@
-"""Training step: XGBoost binary classifier in SageMaker XGBoost script mode.
+"""Training step: XGBoost binary or multiclass classifier or regressor in SageMaker XGBoost
+script mode.
 
-Hyperparameters arrive as ``--name value`` arguments, data and output locations as SageMaker
-``SM_*`` environment variables (overridable by arguments). The channels hold headerless CSVs
-with the label first. The final validation AUC is printed once as ``validation-auc:<value>``
-for the tuning job's objective metric; per-round lines use ``=`` so that pattern cannot match
-them. Checkpoints let a restarted managed spot training job resume where it stopped.
+Hyperparameters (``--task`` among them) arrive as ``--name value`` arguments, data and output
+locations as SageMaker ``SM_*`` environment variables (overridable by arguments). The channels
+hold headerless CSVs with the label first. The task's final validation metric is printed once
+as ``validation-<metric>:<value>`` (auc, mlogloss or rmse) for the tuning job's objective;
+per-round lines use ``=`` so that pattern cannot match them. Checkpoints let a restarted
+managed spot training job resume where it stopped. The saved model records its task, so the
+serving script knows how to format predictions.
 """
 
 from __future__ import annotations
@@ -22,13 +25,23 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 from pandas.api.types import is_numeric_dtype
-from sklearn.metrics import roc_auc_score
 
 if TYPE_CHECKING:
     import numpy.typing as npt
 
 # The SageMaker XGBoost container's default inference loads this file name.
 MODEL_FILE_NAME = "xgboost-model"
+CHECKPOINT_DIR = "/opt/ml/checkpoints"
+# Per task: XGBoost objective, validation metric and whether a higher metric is better. The
+# metric and direction are kept in step with contract.TRAINER_METRIC (the tests compare them).
+TASKS: dict[str, tuple[str, str, bool]] = {
+    "binary": ("binary:logistic", "auc", True),
+    "multiclass": ("multi:softprob", "mlogloss", False),
+    "regression": ("reg:squarederror", "rmse", False),
+}
+MAXIMIZED = frozenset(metric for _, metric, higher in TASKS.values() if higher)
+# The booster attribute inference.py reads to format predictions.
+TASK_ATTRIBUTE = "task"
 CHECKPOINT_PATTERN = re.compile(r"^xgboost-checkpoint\.(\d+)\.json$")
 CHECKPOINTS_TO_KEEP = 2
 
@@ -40,7 +53,7 @@ class DataError(ValueError):
 @dataclass(frozen=True)
 class Dataset:
     features: npt.NDArray[np.float32]
-    labels: npt.NDArray[np.int64]
+    labels: npt.NDArray[np.float32]
 
     def to_dmatrix(self) -> xgb.DMatrix:
         return xgb.DMatrix(self.features, label=self.labels)
@@ -49,11 +62,25 @@ class Dataset:
 @dataclass(frozen=True)
 class TrainingResult:
     booster: xgb.Booster
-    validation_auc: float
+    metric: str
+    validation_metric: float
     resumed_from_round: int | None
 
 
-def load_channel(directory: Path, channel: str) -> Dataset:
+def check_labels(labels: pd.Series, channel: str, task: str) -> None:
+    values = labels.to_numpy(dtype=float)
+    if not np.isfinite(values).all():
+        raise DataError(f"{channel} labels (first column) must be finite numbers, without gaps")
+    if task == "binary" and not set(np.unique(values).tolist()) <= {0, 1}:
+        raise DataError(f"{channel} labels (first column) must be 0 or 1")
+    if task == "multiclass" and not ((values >= 0) & (values == np.round(values))).all():
+        raise DataError(
+            f"{channel} labels (first column) must be class indices 0, 1, 2, ... "
+            "(non-negative integers)"
+        )
+
+
+def load_channel(directory: Path, channel: str, task: str = "binary") -> Dataset:
     """Read all CSVs of a channel directory: headerless, label in the first column."""
     if not directory.is_dir():
         raise DataError(f"{channel} channel directory not found: {directory}")
@@ -75,19 +102,29 @@ def load_channel(directory: Path, channel: str) -> Dataset:
             f"{channel} data has non-numeric values in column(s) {', '.join(non_numeric)} "
             "(0 is the label)"
         )
-    labels = data[0]
-    if labels.isna().any() or not set(labels.unique().tolist()) <= {0, 1}:
-        raise DataError(f"{channel} labels (first column) must be 0 or 1")
+    check_labels(data[0], channel, task)
     return Dataset(
         features=data.iloc[:, 1:].to_numpy(dtype=np.float32),
-        labels=labels.to_numpy(dtype=np.int64),
+        labels=data[0].to_numpy(dtype=np.float32),
     )
 
 
-def training_params(args: argparse.Namespace) -> dict[str, Any]:
-    params = {
-        "objective": "binary:logistic",
-        "eval_metric": "auc",
+def class_count(train: Dataset, validation: Dataset) -> int:
+    """The number of classes of a multiclass task, whose labels must be 0..k-1."""
+    found = np.unique(np.concatenate([train.labels, validation.labels])).astype(int).tolist()
+    if found != list(range(len(found))) or len(found) < 2:
+        raise DataError(
+            "multiclass labels must be the class indices 0..k-1 with k >= 2, each in train or "
+            f"validation; found {', '.join(str(label) for label in found[:10])}"
+        )
+    return len(found)
+
+
+def training_params(args: argparse.Namespace, num_class: int | None = None) -> dict[str, Any]:
+    objective, metric, _ = TASKS[args.task]
+    params: dict[str, Any] = {
+        "objective": objective,
+        "eval_metric": metric,
         "max_depth": args.max_depth,
         "eta": args.eta,
         "subsample": args.subsample,
@@ -97,9 +134,18 @@ def training_params(args: argparse.Namespace) -> dict[str, Any]:
         "lambda": args.reg_lambda,
         "seed": args.seed,
     }
+    if args.task == "multiclass":
+        if num_class is None:
+            raise ValueError("a multiclass task needs num_class")
+        params["num_class"] = num_class
     if args.nthread > 0:
         params["nthread"] = args.nthread
     return params
+
+
+def metric_line(metric: str, value: float) -> str:
+    """The one line the tuning job's objective regex reads, as contract.metric_line writes."""
+    return f"validation-{metric}:{value:.6f}"
 
 
 def list_checkpoints(directory: Path) -> list[tuple[int, Path]]:
@@ -175,9 +221,10 @@ class Checkpointer(xgb.callback.TrainingCallback):
         return False
 
 
-def validation_auc(booster: xgb.Booster, validation: Dataset) -> float:
-    scores = booster.predict(xgb.DMatrix(validation.features))
-    return float(roc_auc_score(validation.labels, scores))
+def validation_metric(booster: xgb.Booster, validation: Dataset) -> float:
+    """The booster's own eval_metric on the validation data, as early stopping saw it."""
+    # One metric configured, so the result reads "[0]\tvalidation-<metric>:<value>".
+    return float(booster.eval(validation.to_dmatrix(), name="validation").rsplit(":", 1)[1])
 
 
 def train_model(
@@ -193,8 +240,10 @@ def train_model(
     """Train up to ``num_round`` rounds in total, resuming from the newest checkpoint if any.
 
     With early stopping the returned booster is cut back to its best round, so the model that
-    is saved is the one whose validation AUC is reported.
+    is saved is the one whose validation metric is reported.
     """
+    metric = str(params["eval_metric"])
+    maximize = metric in MAXIMIZED
     checkpoint = load_latest_checkpoint(checkpoint_dir)
     start_round = 0
     booster: xgb.Booster | None = None
@@ -216,9 +265,9 @@ def train_model(
             callbacks.append(
                 xgb.callback.EarlyStopping(
                     rounds=early_stopping_rounds,
-                    metric_name="auc",
+                    metric_name=metric,
                     data_name="validation",
-                    maximize=True,
+                    maximize=maximize,
                     save_best=True,
                 )
             )
@@ -234,7 +283,8 @@ def train_model(
         )
     return TrainingResult(
         booster=booster,
-        validation_auc=validation_auc(booster, validation),
+        metric=metric,
+        validation_metric=validation_metric(booster, validation),
         resumed_from_round=start_round if checkpoint is not None else None,
     )
 
@@ -247,6 +297,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Parse hyperparameters and paths; path defaults come from the environment at call time."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     hyper = parser.add_argument_group("hyperparameters")
+    hyper.add_argument("--task", choices=sorted(TASKS), default="binary")
     hyper.add_argument("--num_round", type=int, default=200)
     hyper.add_argument("--max_depth", type=int, default=5)
     hyper.add_argument("--eta", type=float, default=0.2)
@@ -281,7 +332,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     paths.add_argument(
         "--checkpoint-dir",
         type=Path,
-        default=_env_path("SM_CHECKPOINT_DIR", "/opt/ml/checkpoints"),
+        default=_env_path("SM_CHECKPOINT_DIR", CHECKPOINT_DIR),
     )
 
     # SageMaker adds its own arguments (sagemaker_program, sagemaker_submit_directory, ...).
@@ -303,24 +354,31 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def load_data(args: argparse.Namespace) -> tuple[Dataset, Dataset, int | None]:
+    """Both channels, checked for the task, and a multiclass task's number of classes."""
+    train = load_channel(args.train, "train", args.task)
+    validation = load_channel(args.validation, "validation", args.task)
+    if train.features.shape[1] != validation.features.shape[1]:
+        raise DataError(
+            f"train has {train.features.shape[1]} features but validation has "
+            f"{validation.features.shape[1]}"
+        )
+    if args.task == "binary" and len(np.unique(validation.labels)) < 2:
+        raise DataError("validation data must contain both classes to compute AUC")
+    num_class = class_count(train, validation) if args.task == "multiclass" else None
+    return train, validation, num_class
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        train = load_channel(args.train, "train")
-        validation = load_channel(args.validation, "validation")
-        if train.features.shape[1] != validation.features.shape[1]:
-            raise DataError(
-                f"train has {train.features.shape[1]} features but validation has "
-                f"{validation.features.shape[1]}"
-            )
-        if len(np.unique(validation.labels)) < 2:
-            raise DataError("validation data must contain both classes to compute AUC")
+        train, validation, num_class = load_data(args)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
     result = train_model(
-        training_params(args),
+        training_params(args, num_class),
         train,
         validation,
         num_round=args.num_round,
@@ -328,19 +386,21 @@ def main(argv: list[str] | None = None) -> int:
         checkpoint_dir=args.checkpoint_dir,
         checkpoint_interval=args.checkpoint_interval,
     )
+    result.booster.set_attr(**{TASK_ATTRIBUTE: args.task})
 
     args.model_dir.mkdir(parents=True, exist_ok=True)
     _write_model(result.booster, args.model_dir / MODEL_FILE_NAME)
     metrics = {
-        "validation_auc": result.validation_auc,
+        "task": args.task,
+        f"validation_{result.metric}": result.validation_metric,
         "boosted_rounds": result.booster.num_boosted_rounds(),
         "resumed_from_round": result.resumed_from_round,
     }
     args.output_data_dir.mkdir(parents=True, exist_ok=True)
     (args.output_data_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
 
-    print(f"saved model with {metrics['boosted_rounds']} rounds to {args.model_dir}")
-    print(f"validation-auc:{result.validation_auc:.6f}")
+    print(f"saved {args.task} model with {metrics['boosted_rounds']} rounds to {args.model_dir}")
+    print(metric_line(result.metric, result.validation_metric))
     return 0
 
 

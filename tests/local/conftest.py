@@ -1,5 +1,6 @@
-"""One small real assembly per session (2 tuning jobs instead of 6) and one full local run of
-it; the scenario tests copy that run's directory, so they start from its cache and registry."""
+"""One small real assembly per session (2 tuning jobs instead of 6 for every model) and one
+full local run of all its models at once, as `make run` does; the scenario tests copy that
+run's directory, so they start from its cache and registry, and use the sample model."""
 
 from __future__ import annotations
 
@@ -8,10 +9,17 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.project import MODELS_DIR
 from tests.conftest import synthesize
 from tests.local.support import CliRun, run_cli
 
-SMALL_BUDGET = {"pipeline.tuning_max_jobs": "2", "pipeline.tuning_max_parallel_jobs": "2"}
+SAMPLE_MODEL = "breast-cancer"
+MODELS = sorted(path.parent.name for path in MODELS_DIR.glob("*/model.toml"))
+SMALL_BUDGET = {
+    f"models.{model}.tuning.{field}": "2"
+    for model in MODELS
+    for field in ("max_jobs", "max_parallel_jobs")
+}
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,6 @@ def small_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def base_run(small_assembly: Path, tmp_path_factory: pytest.TempPathFactory) -> BaseRun:
     run_dir = tmp_path_factory.mktemp("local-run") / "run"
-    result = run_cli("run", "--assembly", small_assembly, "--run-dir", run_dir)
-    assert result.code == 0, result.out + result.err
-    return BaseRun(small_assembly, run_dir, result)
+    everything = run_cli("run", "--assembly", small_assembly, "--run-dir", run_dir)
+    assert everything.code == 0, everything.out + everything.err
+    return BaseRun(small_assembly, run_dir, everything.for_model(SAMPLE_MODEL))

@@ -3,6 +3,7 @@ write small hand-made cloud assemblies whose steps run a trivial script in milli
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
@@ -47,12 +48,22 @@ class CliRun:
     code: int
     out: str
     err: str
+    # With several pipelines in one run, the one whose summary the properties read.
+    model: str | None = None
 
     @property
     def summary_path(self) -> Path:
-        match = re.search(r"^summary: (.+)$", self.out, re.MULTILINE)
+        out = self.out
+        if self.model is not None:
+            marker = f"\n== {self.model}\n"
+            assert marker in out, out
+            out = out.split(marker, 1)[1]
+        match = re.search(r"^summary: (.+)$", out, re.MULTILINE)
         assert match, self.out
         return Path(match.group(1))
+
+    def for_model(self, model: str) -> CliRun:
+        return dataclasses.replace(self, model=model)
 
     @property
     def summary(self) -> dict[str, Any]:

@@ -96,9 +96,9 @@ def test_unresolvable_tokens_are_named(node: dict[str, Any], message: str) -> No
 
 
 def test_the_real_assembly_resolves_to_local_values(small_assembly: Path, tmp_path: Path) -> None:
-    assembly = load_assembly(small_assembly)
+    assembly = load_assembly(small_assembly, "mlops-dev-breast-cancer-pipeline")
     text = json.dumps(assembly.definition)
-    assert assembly.pipeline_name == "mlops-dev-pipeline"
+    assert assembly.pipeline_name == "mlops-dev-breast-cancer-pipeline"
     assert (assembly.region, assembly.account) == ("us-east-1", "000000000000")
     for token in ("Fn::", "${", '"Ref"'):
         assert token not in text

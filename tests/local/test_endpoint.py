@@ -34,9 +34,9 @@ def endpoint(
 ) -> Iterator[LocalEndpoint]:
     root = tmp_path_factory.mktemp("endpoint")
     store = ObjectStore(base_run.run_dir / "s3")
-    container = versions(base_run.run_dir, "mlops-dev-models")[0]["InferenceSpecification"][
-        "Containers"
-    ][0]
+    container = versions(base_run.run_dir, "mlops-dev-breast-cancer-models")[0][
+        "InferenceSpecification"
+    ]["Containers"][0]
     model_dir = _extract(store, container["ModelDataUrl"], root / "model")
     code_dir = _extract(
         store, container["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"], root / "code"

@@ -11,12 +11,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from pipelines.definition.contract import METRIC_GROUPS
+from pipelines.definition.spec import load_model_spec
 from pipelines.local.objectstore import ObjectStore
 from pipelines.local.registry import versions
-from tests.local.conftest import BaseRun
+from pipelines.project import MODELS_DIR
+from tests.local.conftest import MODELS, SAMPLE_MODEL, BaseRun
 from tests.local.support import CliRun, copy_run_dir, run_cli
 
-GROUP = "mlops-dev-models"
+GROUP = "mlops-dev-breast-cancer-models"
 JOB_STEPS = ("Preprocess", "TrainBaseline", "Tune", "Evaluate")
 DEPLOY_STEPS = ("CreateModel", "EndpointConfig", "Endpoint", "ConfigureAutoscaling")
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -25,7 +30,16 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 def rerun(base_run: BaseRun, tmp_path: Path, *params: str) -> tuple[CliRun, Path]:
     run_dir = copy_run_dir(base_run.run_dir, tmp_path / "run")
     arguments = [item for param in params for item in ("--param", param)]
-    result = run_cli("run", "--assembly", base_run.assembly, "--run-dir", run_dir, *arguments)
+    result = run_cli(
+        "run",
+        "--assembly",
+        base_run.assembly,
+        "--run-dir",
+        run_dir,
+        "--model",
+        SAMPLE_MODEL,
+        *arguments,
+    )
     return result, run_dir
 
 
@@ -61,7 +75,10 @@ def test_tuning_honours_the_budget_and_writes_models_where_the_definition_reads(
     best = tune["best_training_job"]
     bucket = "mlops-dev-artifacts-000000000000-us-east-1"
     # get_top_model_s3_uri's Join: s3://<bucket>/<prefix>/<best job name>/output/model.tar.gz
-    assert tune["best_model"] == f"s3://{bucket}/pipelines/models/{best}/output/model.tar.gz"
+    assert (
+        tune["best_model"]
+        == f"s3://{bucket}/pipelines/breast-cancer/models/{best}/output/model.tar.gz"
+    )
     store = ObjectStore(base_run.run_dir / "s3")
     assert store.is_object(tune["best_model"])
     evaluation = report(base_run.result)
@@ -81,7 +98,7 @@ def test_the_local_endpoint_serves_a_prediction(base_run: BaseRun) -> None:
     for record in records:
         assert 0.0 <= record["score"] <= 1.0
         assert record["label"] == int(record["score"] >= 0.5)
-    assert "prediction: endpoint mlops-dev-endpoint" in base_run.result.out
+    assert "prediction: endpoint mlops-dev-breast-cancer-endpoint" in base_run.result.out
 
 
 def test_the_registry_holds_one_version_with_its_metrics(base_run: BaseRun) -> None:
@@ -105,7 +122,7 @@ def test_the_autoscaling_lambda_registers_target_and_policy(base_run: BaseRun) -
     assert outputs["status"] == "registered"
     (target,) = outputs["scalable_targets"]
     assert target == {
-        "resource_id": "endpoint/mlops-dev-endpoint/variant/AllTraffic",
+        "resource_id": "endpoint/mlops-dev-breast-cancer-endpoint/variant/AllTraffic",
         "dimension": "sagemaker:variant:DesiredInstanceCount",
         "min_capacity": parameters["EndpointMinCapacity"],
         "max_capacity": parameters["EndpointMaxCapacity"],
@@ -121,7 +138,7 @@ def test_a_threshold_out_of_reach_takes_the_fail_branch(base_run: BaseRun, tmp_p
     result, run_dir = rerun(base_run, tmp_path, "QualityThreshold=1.01")
     assert result.code == 1
     auc = report(result)["binary_classification_metrics"]["auc"]["value"]
-    message = f"Model AUC {auc} is below the quality threshold 1.01"
+    message = f"Model auc {auc} is below the quality threshold 1.01"
     assert result.summary["failure"] == {
         "kind": "fail",
         "step": "QualityTooLow",
@@ -153,7 +170,7 @@ def test_an_identical_rerun_reuses_every_cacheable_step(base_run: BaseRun, tmp_p
     run_dir = copy_run_dir(base_run.run_dir, tmp_path / "run")
     summary_path = tmp_path / "summary.json"
     command: list[str | Path] = [sys.executable, "-m", "pipelines.local", "run"]
-    command += ["--assembly", base_run.assembly]
+    command += ["--assembly", base_run.assembly, "--model", SAMPLE_MODEL]
     process = subprocess.run(
         [*command, "--run-dir", run_dir, "--summary", summary_path],
         cwd=PROJECT_ROOT,
@@ -210,6 +227,8 @@ def test_new_input_data_reruns_the_step_that_reads_it_and_its_dependants(
         run_dir,
         "--param",
         f"InputDataUri={smaller}",
+        "--model",
+        SAMPLE_MODEL,
     )
     assert result.code == 0, result.err
     assert [result.statuses()[step] for step in JOB_STEPS] == ["Succeeded"] * 4
@@ -217,3 +236,35 @@ def test_new_input_data_reruns_the_step_that_reads_it_and_its_dependants(
     assert f"({len(rows) - 41} total, 30 features" in log
     new_id = result.summary["execution_id"]
     assert all(new_id in uri for uri in result.step("Preprocess")["outputs"].values())
+
+
+# What each task's served prediction holds (pipelines/steps/inference.py, models/*/inference.py).
+PREDICTION_KEYS = {
+    "binary": {"score", "label"},
+    "multiclass": {"label", "probabilities"},
+    "regression": {"value"},
+}
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_make_run_trains_gates_registers_and_serves_every_model(
+    base_run: BaseRun, model: str
+) -> None:
+    spec = load_model_spec(MODELS_DIR / model)
+    result = base_run.result.for_model(model)
+    summary = result.summary
+    assert summary["status"] == "Succeeded", summary["failure"]
+    assert f"== {model}\n" in result.out
+    (package,) = versions(base_run.run_dir, f"mlops-dev-{model}-models")
+    content = package["ModelMetrics"]["ModelQuality"]["Statistics"]["Content"]
+    metric = content[METRIC_GROUPS[spec.data.task]][spec.gate_metric]["value"]
+    if spec.gate_direction == "Maximize":
+        assert metric >= spec.gate_threshold
+    else:
+        assert metric <= spec.gate_threshold
+    prediction = summary["prediction"]
+    assert prediction["endpoint"] == f"mlops-dev-{model}-endpoint"
+    assert prediction["status"] == 200
+    records = prediction["response"]["predictions"]
+    assert len(records) == 3
+    assert all(set(record) == PREDICTION_KEYS[spec.data.task] for record in records)

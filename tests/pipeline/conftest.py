@@ -1,7 +1,9 @@
-"""One offline build of the pipeline definition per session, with fixed example settings.
+"""Offline builds of pipeline definitions, one per example, shared by the whole session.
 
-The values imitate what the CDK side passes: markers where CloudFormation tokens go (role,
-buckets, KMS key, Lambda ARN), content-hashed asset URIs for the code.
+The spec of the example is the shipped models/breast-cancer one; the other examples are specs
+built here for the tasks and frameworks it does not cover. The wiring imitates what the CDK
+side passes: markers where CloudFormation tokens go (role, buckets, KMS key, Lambda ARN),
+content-hashed asset URIs for the code.
 """
 
 from __future__ import annotations
@@ -12,34 +14,149 @@ import logging
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
-from pipelines.definition import PipelineSettings, build_definition
+from pipelines.definition import PipelineWiring, build_definition
+from pipelines.definition.spec import ModelSpec, load_model_spec
 from tests.support.offline import no_network
 
-EXAMPLE = PipelineSettings(
-    pipeline_name="mlops-dev-pipeline",
-    region="us-east-1",
-    role_arn="arn:aws:iam::000000000000:role/ROLE_MARKER",
-    artifact_bucket="artifact-bucket-marker",
-    artifact_prefix="pipelines",
-    kms_key_arn="arn:aws:kms:us-east-1:000000000000:key/KMS_KEY_MARKER",
-    default_input_uri="s3://data-bucket-marker/samples/sample.csv",
-    preprocess_code_uri="s3://cdk-assets-marker/0a1b2c3d.py",
-    evaluate_code_uri="s3://cdk-assets-marker/4e5f6a7b.py",
-    training_source_uri="s3://cdk-assets-marker/8c9d0e1f.tar.gz",
-    model_package_group="mlops-dev-models",
-    autoscaling_lambda_arn="arn:aws:lambda:us-east-1:000000000000:function:SCALING_MARKER",
-    endpoint_name="mlops-dev-endpoint",
+REPO = Path(__file__).resolve().parents[2]
+
+
+class Inputs(NamedTuple):
+    """What one build gets: the model's spec and the platform's wiring."""
+
+    spec: ModelSpec
+    wiring: PipelineWiring
+
+
+def wiring_for(model: str, **changes: Any) -> PipelineWiring:
+    """Marker wiring for ``model``, named as the CDK side names it (mlops-dev-<model>-...)."""
+    base = f"mlops-dev-{model}"
+    wiring = PipelineWiring(
+        pipeline_name=f"{base}-pipeline",
+        region="us-east-1",
+        role_arn="arn:aws:iam::000000000000:role/ROLE_MARKER",
+        artifact_bucket="artifact-bucket-marker",
+        artifact_prefix=f"pipelines/{model}",
+        kms_key_arn="arn:aws:kms:us-east-1:000000000000:key/KMS_KEY_MARKER",
+        default_input_uri=f"s3://data-bucket-marker/samples/{model}.csv",
+        preprocess_code_uri="s3://cdk-assets-marker/0a1b2c3d.py",
+        evaluate_code_uri="s3://cdk-assets-marker/4e5f6a7b.py",
+        source_uri="s3://cdk-assets-marker/8c9d0e1f.tar.gz",
+        model_package_group=f"{base}-models",
+        autoscaling_lambda_arn="arn:aws:lambda:us-east-1:000000000000:function:SCALING_MARKER",
+        endpoint_name=f"{base}-endpoint",
+        capture_prefix="endpoints",
+        approval_status="PendingManualApproval",
+        data_capture=False,
+    )
+    return dataclasses.replace(wiring, **changes)
+
+
+def _merged(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _merged(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def changed_spec(spec: ModelSpec, changes: Mapping[str, Any]) -> ModelSpec:
+    """``spec`` with nested ``changes`` merged in, validated like a loaded spec."""
+    return ModelSpec.model_validate(_merged(spec.model_dump(), changes))
+
+
+BREAST_CANCER = load_model_spec(REPO / "models" / "breast-cancer")
+EXAMPLE = Inputs(BREAST_CANCER, wiring_for("breast-cancer"))
+# The other side of every switch: no spot, data capture on.
+VARIANT = Inputs(
+    changed_spec(BREAST_CANCER, {"training": {"spot": False}}),
+    dataclasses.replace(EXAMPLE.wiring, data_capture=True),
 )
-# The other side of every switch the settings have: no spot, data capture on.
-VARIANT = replace(EXAMPLE, use_spot=False, data_capture=True)
+# No tuning: a spec can say so only in Python (TOML has no null), so the builder's branch is
+# still one to keep.
+UNTUNED = Inputs(changed_spec(BREAST_CANCER, {"tuning": None}), EXAMPLE.wiring)
+# A scikit-learn multiclass model with its own scripts, objective and ranges, and a value
+# other than the default for every setting the definition carries.
+MULTICLASS = Inputs(
+    ModelSpec.model_validate(
+        {
+            "name": "wine-forest",
+            "description": "a random forest with its own scripts",
+            "data": {"task": "multiclass", "label": "cultivar", "sample": "sklearn:wine"},
+            "preprocessing": {
+                "categorical": ("colour", "region"),
+                "missing": "impute",
+                "validation_fraction": 0.1,
+                "test_fraction": 0.2,
+                "seed": 7,
+                "instance_type": "ml.c5.2xlarge",
+                "volume_size_gb": 50,
+            },
+            "training": {
+                "framework": "sklearn",
+                "version": "1.2-1",
+                "entry_point": "fit.py",
+                "inference": "serve.py",
+                "source_dir": "src",
+                "hyperparameters": {"n_estimators": 150, "criterion": "gini", "max_depth": 8},
+                "instance_type": "ml.c5.xlarge",
+                "volume_size_gb": 40,
+                "max_runtime_seconds": 1800,
+                "max_wait_seconds": 3600,
+            },
+            "tuning": {
+                "strategy": "Random",
+                "max_jobs": 8,
+                "max_parallel_jobs": 4,
+                "early_stopping": False,
+                "objective": {
+                    "metric": "validation:accuracy",
+                    "regex": r"validation-accuracy:([0-9\.]+)",
+                    "direction": "Maximize",
+                },
+                "ranges": {
+                    "n_estimators": {"type": "integer", "min": 50, "max": 400},
+                    "max_features": {
+                        "type": "continuous",
+                        "min": 0.2,
+                        "max": 1.0,
+                        "scaling": "Linear",
+                    },
+                    "criterion": {"type": "categorical", "values": ("gini", "entropy")},
+                },
+            },
+            "evaluation": {"metric": "weighted_f1", "threshold": 0.85},
+            "deployment": {
+                "instance_type": "ml.c5.large",
+                "min_capacity": 2,
+                "max_capacity": 5,
+                "target_invocations_per_instance": 250,
+            },
+        }
+    ),
+    wiring_for("wine-forest", approval_status="Approved"),
+)
+# A regression with the shipped trainer: every gate and objective default is the task's.
+REGRESSION = Inputs(
+    ModelSpec.model_validate(
+        {
+            "name": "diabetes",
+            "data": {"task": "regression", "label": "progression", "sample": "sklearn:diabetes"},
+            "training": {"hyperparameters": {"max_depth": 3, "eta": 0.1}},
+            "evaluation": {"threshold": 60.0},
+        }
+    ),
+    wiring_for("diabetes"),
+)
 
 # What the build changes while it runs and must put back.
 BUILD_ENV = (
@@ -56,16 +173,31 @@ BUILD_ENV = (
 )
 
 
+def walk_steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every step, depth first, condition branches included."""
+    found = []
+    for step in steps:
+        found.append(step)
+        for branch in ("IfSteps", "ElseSteps"):
+            found.extend(walk_steps(step.get("Arguments", {}).get(branch, [])))
+    return found
+
+
 @dataclass(frozen=True)
 class Build:
+    inputs: Inputs
     text: str
     definition: dict[str, Any]
     attempts: list[str]
-    seconds: float
     env_before: dict[str, str | None]
     env_after: dict[str, str | None]
     logging_before: tuple[int, int, list[logging.Handler]]
     logging_after: tuple[int, int, list[logging.Handler]]
+
+    @property
+    def steps(self) -> dict[str, dict[str, Any]]:
+        """All steps by name."""
+        return {step["Name"]: step for step in walk_steps(self.definition["Steps"])}
 
 
 def logging_state() -> tuple[int, int, list[logging.Handler]]:
@@ -73,18 +205,16 @@ def logging_state() -> tuple[int, int, list[logging.Handler]]:
     return (root.level, logging.root.manager.disable, list(root.handlers))
 
 
-def offline_build(settings: PipelineSettings) -> Build:
+def offline_build(inputs: Inputs) -> Build:
     env_before = {name: os.environ.get(name) for name in BUILD_ENV}
     logging_before = logging_state()
-    start = time.perf_counter()
     with no_network() as attempts:
-        text = build_definition(settings)
-    seconds = time.perf_counter() - start
+        text = build_definition(inputs.spec, inputs.wiring)
     return Build(
+        inputs=inputs,
         text=text,
         definition=json.loads(text),
         attempts=list(attempts),
-        seconds=seconds,
         env_before=env_before,
         env_after={name: os.environ.get(name) for name in BUILD_ENV},
         logging_before=logging_before,
@@ -92,16 +222,23 @@ def offline_build(settings: PipelineSettings) -> Build:
     )
 
 
-REPO = Path(__file__).resolve().parents[2]
+def inputs_json(inputs: Inputs) -> str:
+    return json.dumps(
+        {"spec": inputs.spec.model_dump(mode="json"), "wiring": dataclasses.asdict(inputs.wiring)}
+    )
 
-# Builds EXAMPLE in a fresh interpreter, offline, and writes the JSON to stdout.
+
+# Rebuilds the given inputs in a fresh interpreter, offline, and writes the JSON to stdout.
 FRESH_BUILD = """
 import json, sys
-from pipelines.definition import PipelineSettings, build_definition
+from pipelines.definition import PipelineWiring, build_definition
+from pipelines.definition.spec import ModelSpec
 from tests.support.offline import no_network
-settings = PipelineSettings(**json.loads(sys.argv[1]))
+inputs = json.loads(sys.argv[1])
+spec = ModelSpec(**inputs["spec"])
+wiring = PipelineWiring(**inputs["wiring"])
 with no_network() as attempts:
-    text = build_definition(settings)
+    text = build_definition(spec, wiring)
 assert attempts == [], attempts
 sys.stdout.write(text)
 """
@@ -158,12 +295,11 @@ def fresh_builds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Fres
             studio,
         ),
     ]
-    settings = json.dumps(dataclasses.asdict(EXAMPLE))
     builds = [
         FreshBuild(
             description,
             subprocess.Popen(
-                [sys.executable, "-c", FRESH_BUILD, settings],
+                [sys.executable, "-c", FRESH_BUILD, inputs_json(EXAMPLE)],
                 cwd=cwd,
                 env={**base, **extra},
                 stdout=subprocess.PIPE,
@@ -185,9 +321,29 @@ def build(fresh_builds: list[FreshBuild]) -> Build:
     return offline_build(EXAMPLE)  # while the fresh builds run
 
 
+# The later builds run after `build`, so they are warm (1-2 s each).
 @pytest.fixture(scope="session")
 def variant_build(build: Build) -> Build:
-    return offline_build(VARIANT)  # after `build`, so this one is warm
+    return offline_build(VARIANT)
+
+
+@pytest.fixture(scope="session")
+def untuned_build(build: Build) -> Build:
+    return offline_build(UNTUNED)
+
+
+@pytest.fixture(scope="session")
+def multiclass_build(build: Build) -> Build:
+    return offline_build(MULTICLASS)
+
+
+@pytest.fixture(scope="session")
+def regression_build(build: Build) -> Build:
+    return offline_build(REGRESSION)
+
+
+# Fixture names of every build, for tests that hold for all of them.
+ALL_BUILDS = ("build", "variant_build", "untuned_build", "multiclass_build", "regression_build")
 
 
 @pytest.fixture(scope="session")
@@ -195,17 +351,7 @@ def definition(build: Build) -> dict[str, Any]:
     return build.definition
 
 
-def walk_steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every step, depth first, condition branches included."""
-    found = []
-    for step in steps:
-        found.append(step)
-        for branch in ("IfSteps", "ElseSteps"):
-            found.extend(walk_steps(step.get("Arguments", {}).get(branch, [])))
-    return found
-
-
 @pytest.fixture(scope="session")
-def steps(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """All steps by name."""
-    return {step["Name"]: step for step in walk_steps(definition["Steps"])}
+def steps(build: Build) -> dict[str, dict[str, Any]]:
+    """All steps of the example by name."""
+    return build.steps

@@ -27,7 +27,7 @@ import pytest
 from botocore.model import Shape
 from botocore.validate import ParamValidator
 
-from tests.pipeline.conftest import walk_steps
+from tests.pipeline.conftest import ALL_BUILDS, Build, walk_steps
 
 SCHEMA_PATH = Path(__file__).with_name("pipeline-definition.schema.json")
 SHARED_SCHEMA = Path(__file__).resolve().parents[2].parent / (
@@ -48,6 +48,13 @@ SCHEMA_DEFINITION_BY_TYPE = {
 }
 
 EXPRESSIONS = ("Get", "Std:Join", "Std:JsonGet")
+
+
+@pytest.fixture(scope="module")
+def builds(request: pytest.FixtureRequest) -> dict[str, Build]:
+    """Every build of the session by fixture name: the example, the variant (no spot, data
+    capture), no tuning, a multiclass scikit-learn model with its own scripts, a regression."""
+    return {name: request.getfixturevalue(name) for name in ALL_BUILDS}
 
 
 @pytest.fixture(scope="module")
@@ -184,6 +191,15 @@ ALLOWED = (
         documented=False,
         why="ModelPackageContainerDefinition.Environment (SAGEMAKER_PROGRAM etc.)",
     ),
+    # NOT in the README: found when the variant build (data capture on) was checked too.
+    Allowed(
+        "EndpointConfig",
+        ("Arguments",),
+        "additionalProperties",
+        frozenset({"DataCaptureConfig"}),
+        documented=False,
+        why="CreateEndpointConfig's DataCaptureConfig (the variant's data capture)",
+    ),
 )
 
 # Top level. Documented: PipelineExperimentConfig is rejected, parameter EnumValues are
@@ -219,26 +235,34 @@ def _schema_errors(
     yield from validator.iter_errors(patched)
 
 
-def test_every_step_type_has_a_schema_definition(definition, schema):
-    for step in walk_steps(definition["Steps"]):
-        assert SCHEMA_DEFINITION_BY_TYPE[step["Type"]] in schema["definitions"]
+def test_every_step_type_has_a_schema_definition(builds, schema):
+    for build in builds.values():
+        for step in walk_steps(build.definition["Steps"]):
+            assert SCHEMA_DEFINITION_BY_TYPE[step["Type"]] in schema["definitions"]
 
 
-def test_every_step_validates_against_the_schema_apart_from_the_listed_gaps(definition, schema):
+def test_every_step_of_every_build_validates_against_the_schema_apart_from_the_listed_gaps(
+    builds, schema
+):
     used: set[Allowed] = set()
     unexpected = []
-    for step in walk_steps(definition["Steps"]):
-        for error in _schema_errors(schema, step):
-            match = next((a for a in ALLOWED if _matches(a, step["Type"], error)), None)
-            if match is None:
-                unexpected.append((step["Name"], list(error.absolute_path), error.message[:300]))
-            else:
-                used.add(match)
+    for name, build in builds.items():
+        for step in walk_steps(build.definition["Steps"]):
+            for error in _schema_errors(schema, step):
+                match = next((a for a in ALLOWED if _matches(a, step["Type"], error)), None)
+                if match is None:
+                    unexpected.append(
+                        (name, step["Name"], list(error.absolute_path), error.message[:300])
+                    )
+                else:
+                    used.add(match)
     assert unexpected == []
     assert [a.why for a in ALLOWED if a not in used] == []  # no stale allowance
 
 
-def test_top_level_validates_apart_from_the_listed_gaps(definition, schema):
+@pytest.mark.parametrize("name", ALL_BUILDS)
+def test_top_level_validates_apart_from_the_listed_gaps(builds, schema, name):
+    definition = builds[name].definition
     top = {key: value for key, value in definition.items() if key != "Steps"}
     for key in TOP_LEVEL_DOCUMENTED + TOP_LEVEL_UNDOCUMENTED:
         assert key in top  # still emitted, so still needs the allowance
@@ -326,36 +350,52 @@ def request_errors(sagemaker_model: Any, step: dict[str, Any]) -> str:
     return str(report.generate_report()) if report.has_errors() else ""
 
 
-def test_every_step_type_is_covered_by_a_request_shape_or_known_to_have_none(definition):
-    types = {step["Type"] for step in walk_steps(definition["Steps"])}
-    assert types == set(OPERATIONS) | SHAPELESS
+def test_every_step_type_is_covered_by_a_request_shape_or_known_to_have_none(builds):
+    for name, build in builds.items():
+        types = {step["Type"] for step in walk_steps(build.definition["Steps"])}
+        expected = set(OPERATIONS) | SHAPELESS
+        if name == "untuned_build":
+            expected.remove("Tuning")
+        assert types == expected, name
 
 
-def test_every_step_s_arguments_are_a_valid_botocore_request(definition, sagemaker_model):
-    problems = {
-        step["Name"]: errors
-        for step in walk_steps(definition["Steps"])
-        if step["Type"] in OPERATIONS
-        for errors in [request_errors(sagemaker_model, step)]
-        if errors
-    }
-    assert problems == {}
-
-
-def test_variant_with_data_capture_and_no_spot_is_a_valid_request_too(
-    variant_build, sagemaker_model
-):
-    for step in walk_steps(variant_build.definition["Steps"]):
+@pytest.mark.parametrize("name", ALL_BUILDS)
+def test_every_step_s_arguments_are_a_valid_botocore_request(builds, sagemaker_model, name):
+    """Every step of the example, the variant (no spot, data capture), the untuned build, the
+    multiclass scikit-learn build and the regression build."""
+    checked = []
+    problems = {}
+    for step in walk_steps(builds[name].definition["Steps"]):
         if step["Type"] in OPERATIONS:
-            assert request_errors(sagemaker_model, step) == "", step["Name"]
+            checked.append(step["Name"])
+            errors = request_errors(sagemaker_model, step)
+            if errors:
+                problems[step["Name"]] = errors
+    assert problems == {}
+    expected = {"Preprocess", "TrainBaseline", "Tune", "Evaluate", "RegisterModel"}
+    expected |= {"CreateModel", "EndpointConfig", "Endpoint"}
+    if name == "untuned_build":
+        expected.remove("Tune")
+    assert set(checked) == expected
+
+
+def test_the_variant_s_data_capture_config_is_part_of_the_checked_request(builds):
+    steps = builds["variant_build"].steps
+    assert "DataCaptureConfig" in steps["EndpointConfig"]["Arguments"]
+    assert "MaxWaitTimeInSeconds" not in steps["TrainBaseline"]["Arguments"]["StoppingCondition"]
 
 
 def test_expressions_are_replaced_by_values_of_the_shape_s_member_type(steps, sagemaker_model):
     shape = sagemaker_model.operation_model("CreateProcessingJob").input_shape
-    request = concretize(steps["Evaluate"]["Arguments"], shape)
+    arguments = steps["Evaluate"]["Arguments"]
+    request = concretize(arguments, shape)
     cluster = request["ProcessingResources"]["ClusterConfig"]
     assert isinstance(cluster["InstanceType"], str)
-    assert isinstance(request["AppSpecification"]["ContainerArguments"][7], str)
+    container_args = arguments["AppSpecification"]["ContainerArguments"]
+    expressions = [i for i, value in enumerate(container_args) if not isinstance(value, str)]
+    assert expressions  # the candidates' model URIs
+    for index in expressions:
+        assert isinstance(request["AppSpecification"]["ContainerArguments"][index], str)
     preprocess = concretize(steps["Preprocess"]["Arguments"], shape)
     assert isinstance(preprocess["ProcessingResources"]["ClusterConfig"]["InstanceCount"], int)
     assert "Get" not in json.dumps(request)

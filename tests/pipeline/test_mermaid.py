@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from pipelines.mermaid import definition_to_mermaid
 from tests.pipeline.conftest import Build, walk_steps
 
@@ -69,6 +71,19 @@ def test_node_labels_carry_the_step_type_and_shape_by_kind(build: Build):
     assert 'step_QualityTooLow[/"QualityTooLow<br/>Fail"/]' in chart
     assert 'step_ConfigureAutoscaling(["ConfigureAutoscaling<br/>Lambda"])' in chart
     assert 'step_Tune["Tune<br/>Tuning"]' in chart
+
+
+def test_an_untuned_pipeline_s_chart_has_no_tune_node_or_edges(untuned_build: Build):
+    nodes, edges = parse(definition_to_mermaid(untuned_build.text))
+    assert "Tune" not in nodes
+    assert edges == {edge for edge in EXPECTED_EDGES if "Tune" not in (edge[0], edge[2])}
+
+
+@pytest.mark.parametrize("name", ["multiclass_build", "regression_build"])
+def test_other_tasks_and_frameworks_give_the_same_graph(request, name: str):
+    found: Build = request.getfixturevalue(name)
+    _, edges = parse(definition_to_mermaid(found.text))
+    assert edges == EXPECTED_EDGES
 
 
 def test_chart_is_deterministic_and_independent_of_json_formatting(build: Build):

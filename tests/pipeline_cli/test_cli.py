@@ -29,8 +29,8 @@ from pipelines import cli
 
 REGION = "us-east-1"
 DEFAULT_ACCOUNT_ID = "123456789012"  # moto's account
-PIPELINE = "mlops-dev-pipeline"
-GROUP = "mlops-dev-models"
+PIPELINE = "mlops-dev-breast-cancer-pipeline"
+GROUP = "mlops-dev-breast-cancer-models"
 ROLE_ARN = f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/pipeline"
 EXECUTION_ARN = f"arn:aws:sagemaker:{REGION}:{DEFAULT_ACCOUNT_ID}:pipeline/{PIPELINE}/execution/x1"
 
@@ -149,14 +149,16 @@ def test_start_targets_the_prefixed_or_named_pipeline(
     sm: Any, pipeline: str, capsys: pytest.CaptureFixture[str], run: Callable[..., int]
 ) -> None:
     sm.create_pipeline(
-        PipelineName="team-pipeline", PipelineDefinition=json.dumps(DEFINITION), RoleArn=ROLE_ARN
+        PipelineName="team-breast-cancer-pipeline",
+        PipelineDefinition=json.dumps(DEFINITION),
+        RoleArn=ROLE_ARN,
     )
     assert run(["start", "--prefix", "team"]) == 0
     assert run(["--prefix", "team", "start"]) == 0  # global options go either side
-    assert run(["--prefix", "nope", "start", "--pipeline", "team-pipeline"]) == 0
-    assert len(executions(sm, "team-pipeline")) == 3
+    assert run(["--prefix", "nope", "start", "--pipeline", "team-breast-cancer-pipeline"]) == 0
+    assert len(executions(sm, "team-breast-cancer-pipeline")) == 3
     assert executions(sm, pipeline) == []
-    assert "team-pipeline/execution/" in capsys.readouterr().out
+    assert "team-breast-cancer-pipeline/execution/" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -242,7 +244,7 @@ def test_start_on_a_missing_pipeline_is_one_line(
 ) -> None:
     assert run(["start", "--prefix", "ghost"]) == 1
     line = one_error_line(capsys.readouterr().err)
-    assert "pipeline 'ghost-pipeline'" in line
+    assert "pipeline 'ghost-breast-cancer-pipeline'" in line
     assert "DescribePipeline" in line
 
 
@@ -493,7 +495,7 @@ def test_approve_on_a_missing_group_fails_cleanly(
 ) -> None:
     assert run(["approve", "--prefix", "ghost"]) == 1
     line = one_error_line(capsys.readouterr().err)
-    assert "model package group 'ghost-models'" in line
+    assert "model package group 'ghost-breast-cancer-models'" in line
     assert "DescribeModelPackageGroup" in line
 
 

@@ -1,8 +1,8 @@
 """Three real assemblies for the review tests, synthesized once per session.
 
 - ``base``: dev defaults;
-- ``broadened``: the launcher may build images (its policy gains ECR push) and the pipeline
-  trains on ml.m5.2xlarge;
+- ``broadened``: the launcher may build images (its policy gains ECR push) and the
+  breast-cancer model trains on ml.m5.2xlarge;
 - ``renamed``: another project prefix, which renames buckets, repositories and the model
   registry, so CloudFormation replaces them.
 """
@@ -19,7 +19,7 @@ from tests.conftest import synthesize
 
 BROADENED = {
     "launch_agent.allow_image_build": "true",
-    "pipeline.training_instance_type": "ml.m5.2xlarge",
+    "models.breast-cancer.training.instance_type": "ml.m5.2xlarge",
 }
 RENAMED = {"project_prefix": "mlops-dev2"}
 

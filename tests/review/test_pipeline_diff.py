@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from pipelines.project import MODELS_DIR
 from review.assembly import Assembly
 from review.build import PipelineReview, Review, Side
 from review.pipeline_diff import (
@@ -364,7 +365,11 @@ def test_the_real_definition_reads_with_no_token_left(
     review_assemblies: dict[str, Assembly],
 ) -> None:
     template = review_assemblies["base"].stacks["Pipeline"].template
-    (pipeline,) = pipelines_in_template(template).values()
+    pipelines = pipelines_in_template(template)
+    (pipeline,) = (
+        p for p in pipelines.values() if p.pipeline_name == "mlops-dev-breast-cancer-pipeline"
+    )
+    assert len(pipelines) == len(list(MODELS_DIR.glob("*/model.toml")))
     assert pipeline.error is None
     assert pipeline.definition is not None
     text = json.dumps(pipeline.definition)

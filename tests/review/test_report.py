@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.project import MODELS_DIR
 from review.assembly import Assembly
 from review.build import Review, Side, build_review
 from review.checks import cfn_lint_findings, checkov_findings
@@ -18,7 +19,7 @@ from review.report import BROADENS, DANGER, NO_CHANGES, SUMMARY_HEADER, TITLE, r
 DATA_BEARING_RENAMED = {
     ("Foundation", "AWS::S3::Bucket"): 3,
     ("Foundation", "AWS::ECR::Repository"): 2,
-    ("Pipeline", "AWS::SageMaker::ModelPackageGroup"): 1,
+    ("Pipeline", "AWS::SageMaker::ModelPackageGroup"): len(list(MODELS_DIR.glob("*/model.toml"))),
 }
 
 
@@ -89,11 +90,22 @@ def test_the_broadened_policy_is_flagged_in_the_summary_and_the_iam_section(
     assert DANGER not in text
 
 
+def pipeline_sections(text: str) -> dict[str, str]:
+    """Each pipeline's section of the report, by pipeline name."""
+    parts = text.split("### Pipeline `")[1:]
+    return {part.split("`", 1)[0]: part.split("\n## ", 1)[0] for part in parts}
+
+
 def test_the_instance_type_change_is_in_the_pipeline_diff(
     broadened_cli: tuple[int, str, str, Path],
 ) -> None:
     text = broadened_cli[1]
-    pipeline = text.split("### Pipeline `mlops-dev-pipeline`", 1)[1]
+    sections = pipeline_sections(text)
+    pipeline = sections.pop("mlops-dev-breast-cancer-pipeline")
+    # The change is one model's: every other model's pipeline reads as unchanged.
+    assert sections
+    for name, section in sections.items():
+        assert "The definition is unchanged." in section, name
     assert (
         "| `TrainingInstanceType` | changed | String, default `ml.m5.xlarge` | "
         "String, default `ml.m5.2xlarge` |"
@@ -134,7 +146,9 @@ def test_replaced_buckets_repositories_and_registry_are_danger(
     assert policies
     assert all("**REPLACED**" in line and DANGER not in line for line in policies)
     assert summary_row(text, "Foundation")[5] == f"{DANGER} 5"
-    assert summary_row(text, "Pipeline")[5] == f"{DANGER} 1"
+    assert summary_row(text, "Pipeline")[5] == (
+        f"{DANGER} {DATA_BEARING_RENAMED[('Pipeline', 'AWS::SageMaker::ModelPackageGroup')]}"
+    )
 
 
 def test_a_renamed_stack_is_called_out(renamed: tuple[Review, str]) -> None:
@@ -153,7 +167,7 @@ def test_identical_assemblies_give_a_no_changes_report(
     assert NO_CHANGES in text
     for stack in ("Foundation", "Pipeline"):
         assert summary_row(text, stack)[1:7] == ["0", "0", "0", "0", "0", "no"]
-    assert "- Pipeline `mlops-dev-pipeline`: definition unchanged" in text
+    assert "- Pipeline `mlops-dev-breast-cancer-pipeline`: definition unchanged" in text
     assert DANGER not in text
     assert BROADENS not in text
 

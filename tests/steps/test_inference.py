@@ -1,4 +1,4 @@
-"""The inference handlers: request decoding, prediction and the JSON response."""
+"""The inference handlers: request decoding, each task's prediction and JSON response."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 import xgboost as xgb
 
 from pipelines.steps import inference
-from tests.steps.runner import TrainedModel
+from tests.steps.runner import TrainedModel, files_under
 
 
 @pytest.mark.parametrize(
@@ -135,3 +135,91 @@ def test_predict_fn_rejects_the_wrong_number_of_features(trained: TrainedModel) 
 
     with pytest.raises(ValueError, match="each row must have 30 features"):
         inference.predict_fn(np.ones((1, 3), dtype=np.float32), model)
+
+
+def serve_split(model_dir: Path, split: Path) -> tuple[list[dict[str, Any]], pd.DataFrame]:
+    """The responses to the test split's feature rows sent as CSV, and the rows."""
+    rows = pd.read_csv(split / "test" / "test.csv", header=None)
+    model = inference.model_fn(str(model_dir))
+    return _serve(model, rows.iloc[:, 1:].to_csv(header=False, index=False), "text/csv"), rows
+
+
+def test_multiclass_response_has_the_label_and_every_class_probability(
+    wine_trained: TrainedModel, wine_split: Path
+) -> None:
+    predictions, rows = serve_split(wine_trained.model_dir, wine_split)
+
+    assert all(set(p) == {"label", "probabilities"} for p in predictions)
+    assert all(len(p["probabilities"]) == 3 for p in predictions)
+    assert all(p["label"] == int(np.argmax(p["probabilities"])) for p in predictions)
+    assert all(sum(p["probabilities"]) == pytest.approx(1, abs=1e-5) for p in predictions)
+    accuracy = np.mean([p["label"] == label for p, label in zip(predictions, rows[0], strict=True)])
+    assert accuracy >= 0.9
+
+
+def test_regression_response_has_one_value_a_row(
+    diabetes_trained: TrainedModel, diabetes_split: Path
+) -> None:
+    predictions, rows = serve_split(diabetes_trained.model_dir, diabetes_split)
+
+    assert all(set(p) == {"value"} for p in predictions)
+    values = np.array([p["value"] for p in predictions])
+    # Far better than predicting the mean: a scale check, not a quality gate.
+    assert np.sqrt(np.mean((values - rows[0]) ** 2)) < rows[0].std()
+
+
+def test_predict_fn_tags_its_output_with_the_models_task(
+    wine_trained: TrainedModel, wine_split: Path
+) -> None:
+    model = inference.model_fn(str(wine_trained.model_dir))
+    features = pd.read_csv(wine_split / "test" / "test.csv", header=None).iloc[:2, 1:]
+
+    prediction = inference.predict_fn(features.to_numpy(dtype=np.float32), model)
+
+    assert prediction.shape == (2, 3)
+    assert prediction.task == "multiclass"
+    first = prediction[:1]
+    assert isinstance(first, inference.Predictions)
+    assert first.task == "multiclass"
+
+
+def test_a_model_without_a_recorded_task_is_served_as_binary(
+    trained: TrainedModel, test_rows: pd.DataFrame, tmp_path: Path
+) -> None:
+    # What train.py saved before it recorded the task.
+    booster = inference.model_fn(str(trained.model_dir))
+    booster.set_attr(task=None)
+    (tmp_path / "xgboost-model").write_bytes(bytes(booster.save_raw(raw_format="json")))
+    old = inference.model_fn(str(tmp_path))
+
+    predictions = inference.predict(old, test_rows.iloc[:2, 1:].to_numpy().tolist())
+
+    assert old.attr("task") is None
+    assert [set(p) for p in predictions] == [{"score", "label"}, {"score", "label"}]
+    assert files_under(tmp_path) == [tmp_path / "xgboost-model"]
+
+
+@pytest.mark.parametrize(
+    ("prediction", "expected"),
+    [
+        (inference.tagged([3.5, -1.0], "regression"), [{"value": 3.5}, {"value": -1.0}]),
+        (
+            np.array([[0.25, 0.75]], dtype=np.float32),
+            [{"label": 1, "probabilities": [0.25, 0.75]}],
+        ),
+        (inference.tagged([0.75], "binary"), [{"score": 0.75, "label": 1}]),
+    ],
+    ids=["tagged regression", "untagged 2-D", "tagged binary"],
+)
+def test_output_fn_formats_by_the_task_tag_or_else_the_shape(
+    prediction: np.ndarray[Any, Any], expected: list[dict[str, Any]]
+) -> None:
+    assert json.loads(inference.output_fn(prediction, None))["predictions"] == expected
+
+
+def test_a_model_recording_an_unknown_task_is_refused(trained: TrainedModel) -> None:
+    booster = inference.model_fn(str(trained.model_dir))
+    booster.set_attr(task="ranking")
+
+    with pytest.raises(ValueError, match="unknown task 'ranking'"):
+        inference.predict_fn(np.zeros((1, 30), dtype=np.float32), booster)

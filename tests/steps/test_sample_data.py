@@ -62,7 +62,35 @@ def test_cached_sample_is_written_once_per_sklearn_version(tmp_path: Path) -> No
     from pipelines.sample_data import cached_sample_csv
 
     first = cached_sample_csv(tmp_path)
-    assert first.name.startswith("breast-cancer-sklearn-")
+    assert first.name.startswith("breast-cancer-target-sklearn-")
     first.write_text("stale\n")
     assert cached_sample_csv(tmp_path).read_text() == "stale\n"
     assert list(tmp_path.iterdir()) == [first]
+
+
+@pytest.mark.parametrize(
+    ("fixture", "rows", "columns", "labels"),
+    [
+        ("wine_csv", 178, 14, {"0", "1", "2"}),
+        ("diabetes_csv", 442, 11, None),
+    ],
+)
+def test_other_data_sets_are_written_with_the_label_last(
+    fixture: str,
+    rows: int,
+    columns: int,
+    labels: set[str] | None,
+    request: pytest.FixtureRequest,
+) -> None:
+    path: Path = request.getfixturevalue(fixture)
+    with path.open(newline="") as handle:
+        header, *body = list(csv.reader(handle))
+
+    assert (len(body), len(header), header[-1]) == (rows, columns, "target")
+    found = {row[-1] for row in body}
+    if labels is not None:
+        assert found == labels
+    else:
+        # A regression target: many distinct whole numbers, written without ".0".
+        assert len(found) > 100
+        assert all(re.fullmatch(r"\d+", value) for value in found)

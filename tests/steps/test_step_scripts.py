@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
-STEPS_DIR = Path(__file__).resolve().parents[2] / "pipelines" / "steps"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+STEPS_DIR = REPO_ROOT / "pipelines" / "steps"
 SCRIPTS = sorted(path for path in STEPS_DIR.glob("*.py") if path.name != "__init__.py")
+# The example models' own scripts run in the same images.
+MODEL_SCRIPTS = sorted((REPO_ROOT / "models").glob("*/*.py"))
 # What the scikit-learn processing and XGBoost framework images provide besides the stdlib.
 CONTAINER_PACKAGES = {"numpy", "pandas", "sklearn", "xgboost"}
 
@@ -35,10 +38,20 @@ def test_imports_only_the_stdlib_and_container_packages(script: Path) -> None:
     assert roots - set(sys.stdlib_module_names) - CONTAINER_PACKAGES == set()
 
 
-@pytest.mark.parametrize("script", SCRIPTS, ids=lambda path: path.stem)
+@pytest.mark.parametrize(
+    "script",
+    [*SCRIPTS, *MODEL_SCRIPTS],
+    ids=lambda path: f"{path.parent.name}/{path.name}",
+)
 def test_parses_as_python_39(script: Path) -> None:
     # The processing images run Python 3.9; 3.10+ syntax would fail there, not here.
     try:
         ast.parse(script.read_text(), feature_version=(3, 9))
     except SyntaxError as error:
         pytest.fail(f"{script.name} is not Python 3.9 syntax: {error}")
+
+
+def test_the_evaluator_needs_only_numpy_so_it_runs_in_any_frameworks_image() -> None:
+    roots = imported_roots(ast.parse((STEPS_DIR / "evaluate.py").read_text()))
+
+    assert roots - set(sys.stdlib_module_names) == {"numpy"}

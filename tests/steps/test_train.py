@@ -1,4 +1,5 @@
-"""The training step: the objective metric line, the model file, checkpoints and resuming."""
+"""The training step: each task's objective metric line and model, label checks, checkpoints
+and resuming."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 import xgboost as xgb
 
+from pipelines.definition import contract
 from pipelines.steps import train
 from tests.steps.runner import (
     CHECKPOINT_INTERVAL,
@@ -23,9 +27,18 @@ from tests.steps.runner import (
     train_argv,
 )
 
-# The regex the tuning job's objective metric definition uses.
-OBJECTIVE_METRIC = re.compile(r"validation-auc:([0-9\.]+)")
-ROUND_LINE = re.compile(r"^\[round (\d+)\] train-auc=([0-9.]+) validation-auc=([0-9.]+)$", re.M)
+# The regex the tuning job's objective metric definition uses for a binary task.
+OBJECTIVE_METRIC = re.compile(contract.metric_regex("auc"))
+
+
+def round_line(metric: str) -> re.Pattern[str]:
+    value = "([0-9.]+)"
+    return re.compile(
+        rf"^\[round (\d+)\] train-{metric}={value} validation-{metric}={value}$", re.M
+    )
+
+
+ROUND_LINE = round_line("auc")
 
 
 def rounds_logged(stdout: str) -> list[int]:
@@ -145,6 +158,24 @@ def test_parses_sagemaker_hyperparameters_and_ignores_its_own_arguments() -> Non
     assert params["max_depth"] == 2
     assert params["objective"] == "binary:logistic"
     assert params["eval_metric"] == "auc"
+    assert "num_class" not in params
+
+
+@pytest.mark.parametrize(
+    ("task", "objective", "metric"),
+    [
+        ("binary", "binary:logistic", "auc"),
+        ("multiclass", "multi:softprob", "mlogloss"),
+        ("regression", "reg:squarederror", "rmse"),
+    ],
+)
+def test_the_task_chooses_the_objective_and_eval_metric(
+    task: str, objective: str, metric: str
+) -> None:
+    params = train.training_params(train.parse_args(["--task", task]), num_class=3)
+
+    assert (params["objective"], params["eval_metric"]) == (objective, metric)
+    assert params.get("num_class") == (3 if task == "multiclass" else None)
 
 
 def test_paths_default_to_the_sagemaker_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -191,21 +222,39 @@ def _text_values(split_dir: Path, root: Path) -> Path:
     return root / "bad"
 
 
+def _labels(text: str) -> Callable[[Path, Path], Path]:
+    def make(split_dir: Path, root: Path) -> Path:
+        (root / "labels").mkdir()
+        (root / "labels" / "train.csv").write_text(text)
+        return root / "labels"
+
+    return make
+
+
+BAD_TRAIN_DATA: dict[str, tuple[str, Callable[[Path, Path], Path], str]] = {
+    "missing channel": ("binary", _no_train_dir, "train channel directory not found"),
+    "no CSV": ("binary", _no_csv, "no CSV file found in the train channel"),
+    "non-numeric": ("binary", _text_values, "train data has non-numeric values in column(s) 2"),
+    "binary label 2": ("binary", _labels("2,0.5\n0,0.1\n"), "must be 0 or 1"),
+    "multiclass label -1": ("multiclass", _labels("-1,0.5\n0,0.1\n"), "non-negative integers"),
+    "multiclass label 1.5": ("multiclass", _labels("1.5,0.5\n0,0.1\n"), "non-negative integers"),
+    "regression gap": ("regression", _labels(",0.5\n3.5,0.1\n"), "finite numbers"),
+}
+
+
 @pytest.mark.parametrize(
-    ("make_train_dir", "message"),
-    [
-        (_no_train_dir, "train channel directory not found"),
-        (_no_csv, "no CSV file found in the train channel"),
-        (_text_values, "train data has non-numeric values in column(s) 2"),
-    ],
-    ids=["missing channel", "no CSV", "non-numeric"],
+    ("task", "make_train_dir", "message"), BAD_TRAIN_DATA.values(), ids=BAD_TRAIN_DATA
 )
 def test_bad_input_fails_with_one_error_line(
-    split_dir: Path, tmp_path: Path, make_train_dir: object, message: str
+    splits: dict[str, Path],
+    tmp_path: Path,
+    task: str,
+    make_train_dir: Callable[[Path, Path], Path],
+    message: str,
 ) -> None:
-    assert callable(make_train_dir)
-    argv = train_argv(split_dir, tmp_path, "--num_round", "2")
-    argv[argv.index("--train") + 1] = str(make_train_dir(split_dir, tmp_path))
+    # Validation data whose labels suit the task, so only the train channel is at fault.
+    argv = train_argv(splits[task], tmp_path, "--num_round", "2", "--task", task)
+    argv[argv.index("--train") + 1] = str(make_train_dir(splits[task], tmp_path))
 
     run = run_main(train.main, argv)
 
@@ -248,3 +297,73 @@ def test_runs_as_a_standalone_script_configured_by_sagemaker_environment(
     assert len(OBJECTIVE_METRIC.findall(result.stdout)) == 1
     assert load_booster(tmp_path / "model").num_boosted_rounds() == 5
     assert (tmp_path / "output" / "metrics.json").is_file()
+
+
+def test_the_saved_model_records_its_task(
+    trained: TrainedModel, wine_trained: TrainedModel, diabetes_trained: TrainedModel
+) -> None:
+    recorded = [
+        load_booster(model.model_dir).attr("task")
+        for model in (trained, wine_trained, diabetes_trained)
+    ]
+
+    assert recorded == ["binary", "multiclass", "regression"]
+
+
+@pytest.mark.parametrize("task", ["multiclass", "regression"])
+def test_prints_the_tasks_metric_once_as_the_contract_reads_it(
+    task: contract.Task, wine_trained: TrainedModel, diabetes_trained: TrainedModel
+) -> None:
+    model = wine_trained if task == "multiclass" else diabetes_trained
+    metric, _ = contract.TRAINER_METRIC[task]
+
+    values = re.findall(contract.metric_regex(metric), model.run.stdout)
+
+    reported = metrics(model.output_data_dir)[f"validation_{metric}"]
+    assert isinstance(reported, float)
+    assert [float(value) for value in values] == [pytest.approx(reported, abs=1e-6)]
+    assert model.run.stdout.rstrip().endswith(contract.metric_line(metric, reported))
+    assert metrics(model.output_data_dir)["task"] == task
+
+
+def test_multiclass_model_predicts_one_probability_per_class(
+    wine_trained: TrainedModel, wine_split: Path
+) -> None:
+    test = train.load_channel(wine_split / "test", "test", "multiclass")
+
+    probabilities = load_booster(wine_trained.model_dir).predict(xgb.DMatrix(test.features))
+
+    assert probabilities.shape == (len(test.labels), 3)
+    assert probabilities.sum(axis=1) == pytest.approx(np.ones(len(test.labels)), abs=1e-5)
+    assert np.mean(np.argmax(probabilities, axis=1) == test.labels) >= 0.9
+
+
+def test_regression_early_stopping_keeps_the_lowest_validation_rmse(
+    diabetes_trained: TrainedModel,
+) -> None:
+    logged = [
+        float(match.group(3)) for match in round_line("rmse").finditer(diabetes_trained.run.stdout)
+    ]
+    booster = load_booster(diabetes_trained.model_dir)
+
+    # Early stopping minimises RMSE: it stopped before num_round and kept the best round.
+    assert len(logged) < 200
+    assert booster.num_boosted_rounds() == int(np.argmin(logged)) + 1
+    reported = metrics(diabetes_trained.output_data_dir)["validation_rmse"]
+    assert reported == pytest.approx(min(logged), abs=1e-4)
+
+
+def test_num_class_counts_the_classes_of_both_channels() -> None:
+    features = np.zeros((2, 1), dtype=np.float32)
+    train_part = train.Dataset(features, np.array([0, 1], dtype=np.float32))
+    validation = train.Dataset(features, np.array([2, 1], dtype=np.float32))
+
+    assert train.class_count(train_part, validation) == 3
+
+
+def test_multiclass_labels_with_a_gap_are_rejected() -> None:
+    features = np.zeros((2, 1), dtype=np.float32)
+    part = train.Dataset(features, np.array([0, 5], dtype=np.float32))
+
+    with pytest.raises(train.DataError, match=r"class indices 0\.\.k-1 .* found 0, 5"):
+        train.class_count(part, part)

@@ -1,0 +1,93 @@
+"""Everything one model adds to the pipeline stack: its step code, the role its pipeline runs
+as, its model package group and the pipeline itself. Construct IDs and physical names carry
+the model's name, so adding a model never renames or replaces another model's resources."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from infra.constructs.model_code import ModelCode
+from infra.constructs.pipeline_role import PipelineRole
+from infra.constructs.sagemaker_pipeline import SageMakerPipeline, StandIns
+from infra.layout import ENDPOINT_PREFIX
+from pipelines.definition import PipelineWiring
+from pipelines.definition.spec import ModelSpec
+from pipelines.names import ModelNames
+
+
+class ModelPipeline(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        spec: ModelSpec,
+        names: ModelNames,
+        model_dir: Path,
+        build_dir: Path,
+        region: str,
+        data_bucket_name: str,
+        sample_key: str,
+        execution_role: iam.IRole,
+        artifact_bucket: s3.IBucket,
+        key: kms.IKey,
+        autoscaling_function: lambda_.IFunction,
+        approval_status: str,
+        data_capture: bool,
+        description: str,
+    ) -> None:
+        super().__init__(scope, id_)
+        code = ModelCode(self, "Code", spec=spec, model_dir=model_dir, build_dir=build_dir)
+        self.role = PipelineRole(
+            self,
+            "PipelineRole",
+            execution_role=execution_role,
+            artifact_bucket=artifact_bucket,
+            key=key,
+            artifact_prefix=names.artifact_prefix,
+            model_package_group_name=names.model_package_group,
+            endpoint_name=names.endpoint,
+            autoscaling_function=autoscaling_function,
+        ).role
+        stand_ins = StandIns()
+
+        def asset_uri(asset: object) -> str:
+            return stand_ins.s3_uri(asset.s3_bucket_name, asset.s3_object_key)  # type: ignore[attr-defined]
+
+        wiring = PipelineWiring(
+            pipeline_name=names.pipeline,
+            region=region,
+            role_arn=stand_ins.arn(execution_role.role_arn, "arn:aws:iam::000000000000:role/{}"),
+            artifact_bucket=stand_ins.bucket(artifact_bucket.bucket_name),
+            artifact_prefix=names.artifact_prefix,
+            kms_key_arn=stand_ins.arn(key.key_arn, "arn:aws:kms:us-east-1:000000000000:key/{}"),
+            default_input_uri=spec.data.input_uri or stand_ins.s3_uri(data_bucket_name, sample_key),
+            preprocess_code_uri=asset_uri(code.preprocess),
+            evaluate_code_uri=asset_uri(code.evaluate),
+            source_uri=asset_uri(code.source),
+            model_package_group=names.model_package_group,
+            autoscaling_lambda_arn=stand_ins.arn(
+                autoscaling_function.function_arn,
+                "arn:aws:lambda:us-east-1:000000000000:function:{}",
+            ),
+            endpoint_name=names.endpoint,
+            capture_prefix=ENDPOINT_PREFIX,
+            approval_status=approval_status,
+            data_capture=data_capture,
+        )
+        self.pipeline = SageMakerPipeline(
+            self,
+            "Pipeline",
+            spec=spec,
+            wiring=wiring,
+            stand_ins=stand_ins,
+            pipeline_role=self.role,
+            description=description,
+            cache_dir=build_dir / "pipeline-definitions",
+        )

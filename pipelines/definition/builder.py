@@ -1,0 +1,45 @@
+"""Composes one model's pipeline from the step builders."""
+
+# ruff: noqa: PLC0415 - the SDK is imported inside the build only
+
+from __future__ import annotations
+
+import json
+
+from pipelines.definition import sdk
+from pipelines.definition.context import BuildContext, PipelineWiring, pipeline_parameters
+from pipelines.definition.processing import evaluate_step, preprocess_step
+from pipelines.definition.registration import quality_gate
+from pipelines.definition.spec import ModelSpec
+from pipelines.definition.training import baseline_step, candidate_models, tuning_step
+
+
+def build_definition(spec: ModelSpec, wiring: PipelineWiring) -> str:
+    """The pipeline definition JSON: compact, keys sorted, identical for identical inputs."""
+    with sdk.offline_sdk(wiring.region):
+        raw = _build(spec, wiring)
+    return json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":"))
+
+
+def _build(spec: ModelSpec, wiring: PipelineWiring) -> str:
+    from sagemaker.core.workflow.pipeline_definition_config import PipelineDefinitionConfig
+    from sagemaker.mlops.workflow import Pipeline
+
+    session = sdk.session(bucket=wiring.artifact_bucket, region=wiring.region)
+    ctx = BuildContext(spec, wiring, session, pipeline_parameters(spec, wiring))
+    step_preprocess = preprocess_step(ctx)
+    step_train = baseline_step(ctx, step_preprocess)
+    step_tune = tuning_step(ctx, step_preprocess) if spec.tunes else None
+    candidates = candidate_models(ctx, step_train, step_tune)
+    step_evaluate = evaluate_step(ctx, step_preprocess, candidates)
+    jobs = [step_preprocess, step_train, *([step_tune] if step_tune else []), step_evaluate]
+    pipeline = Pipeline(
+        name=wiring.pipeline_name,
+        parameters=ctx.parameters.all(),
+        steps=[*jobs, quality_gate(ctx, step_evaluate)],
+        sagemaker_session=session,
+        pipeline_definition_config=PipelineDefinitionConfig(use_custom_job_prefix=False),
+        **({} if wiring.experiment_tracking else {"pipeline_experiment_config": None}),
+    )
+    definition: str = pipeline.definition()
+    return definition

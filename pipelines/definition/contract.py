@@ -1,0 +1,106 @@
+"""The contract between the definition builder and the step scripts.
+
+Step names, container paths, output names, the report layout and the metric line the shipped
+scripts print. The builder, the local runner and the scripts' tests import it; the scripts
+themselves ship alone into their containers and keep their own copies, which the tests hold
+to these values.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+# Step names: the CDK side, the tests and the diagrams refer to them.
+PREPROCESS = "Preprocess"
+TRAIN = "TrainBaseline"
+TUNE = "Tune"
+EVALUATE = "Evaluate"
+QUALITY_GATE = "QualityGate"
+QUALITY_FAIL = "QualityTooLow"
+REGISTER = "RegisterModel"
+DEPLOY_GATE = "DeployIfApproved"
+CREATE_MODEL = "CreateModel"
+ENDPOINT_CONFIG = "EndpointConfig"
+ENDPOINT = "Endpoint"
+AUTOSCALING = "ConfigureAutoscaling"
+
+EVALUATION_REPORT = "EvaluationReport"
+EVALUATION_OUTPUT = "evaluation"
+EVALUATION_FILE = "evaluation.json"
+VARIANT_NAME = "AllTraffic"
+SPLITS = ("train", "validation", "test")
+TRAINING_CHANNELS = ("train", "validation")
+CANDIDATES = ("baseline", "tuned")
+CONTENT_TYPES = ("text/csv", "application/json")
+RESPONSE_TYPES = ("application/json",)
+
+# Container paths, matching the argparse defaults of pipelines/steps/*.py.
+PROCESSING = "/opt/ml/processing"
+PREPROCESS_INPUT_DIR = f"{PROCESSING}/input"
+PREPROCESS_OUTPUT_DIR = f"{PROCESSING}/output"
+EVALUATE_TEST_DIR = f"{PROCESSING}/test"
+EVALUATE_MODEL_DIR = f"{PROCESSING}/model"
+EVALUATE_SOURCE_DIR = f"{PROCESSING}/source"
+EVALUATE_OUTPUT_DIR = f"{PROCESSING}/evaluation"
+CHECKPOINT_DIR = "/opt/ml/checkpoints"
+
+# The shipped trainer and serving script, bundled into every model's source tarball unless the
+# model brings its own.
+SHIPPED_TRAINER = "train.py"
+SHIPPED_INFERENCE = "inference.py"
+
+Task = Literal["binary", "multiclass", "regression"]
+TASKS: tuple[Task, ...] = ("binary", "multiclass", "regression")
+Direction = Literal["Maximize", "Minimize"]
+
+# The metrics the shipped evaluator writes per task, with the direction that is better, in
+# SageMaker's model-quality JSON layout: {"<group>": {"<metric>": {"value": ...}}}.
+METRIC_GROUPS: dict[Task, str] = {
+    "binary": "binary_classification_metrics",
+    "multiclass": "multiclass_classification_metrics",
+    "regression": "regression_metrics",
+}
+TASK_METRICS: dict[Task, dict[str, Direction]] = {
+    "binary": {
+        "auc": "Maximize",
+        "accuracy": "Maximize",
+        "precision": "Maximize",
+        "recall": "Maximize",
+        "f1": "Maximize",
+    },
+    "multiclass": {
+        "accuracy": "Maximize",
+        "weighted_f1": "Maximize",
+        "weighted_precision": "Maximize",
+        "weighted_recall": "Maximize",
+    },
+    "regression": {"rmse": "Minimize", "mse": "Minimize", "mae": "Minimize", "r2": "Maximize"},
+}
+DEFAULT_GATE_METRIC: dict[Task, str] = {
+    "binary": "auc",
+    "multiclass": "accuracy",
+    "regression": "rmse",
+}
+# The validation metric the shipped XGBoost trainer reports per task (its eval_metric).
+TRAINER_METRIC: dict[Task, tuple[str, Direction]] = {
+    "binary": ("auc", "Maximize"),
+    "multiclass": ("mlogloss", "Minimize"),
+    "regression": ("rmse", "Minimize"),
+}
+
+
+def report_json_path(task: Task, metric: str) -> str:
+    """Where the gate reads ``metric`` in the evaluation report."""
+    return f"{METRIC_GROUPS[task]}.{metric}.value"
+
+
+def metric_line(metric: str, value: float) -> str:
+    """The line a shipped script prints once for a tuning objective: ``validation-auc:0.98``.
+    Per-round lines use ``=`` instead of ``:``, so the objective regex never matches them."""
+    return f"validation-{metric}:{value:.6f}"
+
+
+def metric_regex(metric: str) -> str:
+    """The MetricDefinitions regex that reads :func:`metric_line` back."""
+    return rf"validation-{re.escape(metric)}:([0-9\.eE+-]+)"

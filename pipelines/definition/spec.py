@@ -1,0 +1,450 @@
+"""Model specs: one folder per model under ``models/``, each with a declarative ``model.toml``.
+
+A spec says what to train and how to judge it; everything the platform decides (names, roles,
+buckets, keys) is added by the CDK side. Every field has a default except the data's task and
+sample and, for a regression, the gate's threshold, so a spec stays short. A bad spec stops
+synth with one line naming the file, the field, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, ValidationError, model_validator
+
+from pipelines.definition import contract
+from pipelines.definition.catalogue import framework_versions
+from pipelines.definition.fields import (
+    EndpointInstanceType,
+    ProcessingInstanceType,
+    Section,
+    TrainingInstanceType,
+    describe_error,
+    pattern,
+)
+
+SPEC_FILE = "model.toml"
+# A model's name goes into the pipeline, model package group and endpoint names
+# (<prefix>-<model>-endpoint-config is at most 53 of the 63 characters SageMaker allows,
+# leaving room for the suffix the endpoint-config step appends).
+MODEL_NAME = re.compile(r"(?=.{2,16}$)[a-z][a-z0-9]*(-[a-z0-9]+)*")
+# scikit-learn's bundled data sets the sample may name (no download needed).
+SKLEARN_SAMPLES = ("breast_cancer", "diabetes", "iris", "wine")
+DEFAULT_VERSIONS = {"xgboost": "3.0-5", "sklearn": "1.2-1", "pytorch": "2.6.0"}
+
+# Hyperparameters and ranges of the shipped XGBoost trainer, as pipelines/steps/train.py
+# parses them; a spec's own values are merged over these.
+XGBOOST_HYPERPARAMETERS: dict[str, int | float | str] = {
+    "num_round": 200,
+    "max_depth": 5,
+    "eta": 0.2,
+    "subsample": 0.8,
+    "min_child_weight": 1.0,
+    "early_stopping_rounds": 20,
+    "seed": 42,
+    "checkpoint_interval": 10,
+}
+
+
+class SpecError(Exception):
+    """A user mistake in a model spec: the message is the one line shown to the user."""
+
+
+RelativeFile = Annotated[
+    str,
+    pattern(
+        r"(?!/)(?!.*(^|/)\.\.(/|$))[\w./-]+",
+        "a path inside the model folder (no leading '/', no '..')",
+    ),
+]
+S3Uri = Annotated[str, pattern(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?", "an s3:// URI")]
+Scalar = int | float | str | bool
+
+
+class DataSpec(Section):
+    task: contract.Task
+    label: str = Field(default="target", min_length=1)
+    # "sklearn:<data set>" or a CSV file in the model folder; shipped into the data bucket.
+    sample: str
+    # Where a run reads by default; unset means the shipped sample in the data bucket.
+    input_uri: S3Uri | None = None
+
+    @model_validator(mode="after")
+    def _known_sample(self) -> DataSpec:
+        if self.sample.startswith("sklearn:"):
+            name = self.sample.removeprefix("sklearn:")
+            if name not in SKLEARN_SAMPLES:
+                raise ValueError(
+                    f"data.sample = {self.sample!r}: not a bundled scikit-learn data set; "
+                    f"allowed: {', '.join('sklearn:' + s for s in SKLEARN_SAMPLES)} or a .csv "
+                    "file in the model folder"
+                )
+        elif not self.sample.endswith(".csv"):
+            raise ValueError(
+                f"data.sample = {self.sample!r}: must be sklearn:<data set> or a .csv file in "
+                "the model folder"
+            )
+        return self
+
+
+class PreprocessingSpec(Section):
+    # Unset: the shipped generic tabular preprocessor (pipelines/steps/preprocess.py).
+    script: RelativeFile | None = None
+    categorical: tuple[str, ...] = ()
+    missing: Literal["error", "drop", "impute"] = "error"
+    validation_fraction: float = Field(default=0.15, gt=0, lt=0.5)
+    test_fraction: float = Field(default=0.15, gt=0, lt=0.5)
+    seed: int = 42
+    instance_type: ProcessingInstanceType = "ml.m5.xlarge"
+    volume_size_gb: int = Field(default=30, ge=1, le=16384)
+
+
+class TrainingSpec(Section):
+    framework: Literal["xgboost", "sklearn", "pytorch"] = "xgboost"
+    # Unset: the pinned default of the framework (DEFAULT_VERSIONS).
+    version: str | None = None
+    # Unset: the shipped XGBoost trainer and serving script (xgboost only).
+    entry_point: RelativeFile | None = None
+    inference: RelativeFile | None = None
+    # Folder (in the model folder) whose files are bundled with the entry point.
+    source_dir: RelativeFile = "."
+    hyperparameters: dict[str, Scalar] = Field(default_factory=dict)
+    instance_type: TrainingInstanceType = "ml.m5.xlarge"
+    instance_count: int = Field(default=1, ge=1, le=100)
+    volume_size_gb: int = Field(default=30, ge=1, le=16384)
+    spot: bool = True
+    max_runtime_seconds: int = Field(default=3600, ge=60, le=2_419_200)
+    max_wait_seconds: int = Field(default=7200, ge=60, le=2_419_200)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TrainingSpec:
+        versions = framework_versions(self.framework)
+        if self.version is not None and self.version not in versions:
+            raise ValueError(
+                f"training.version = {self.version!r}: no {self.framework} training and "
+                f"inference image of that version in the SageMaker SDK's catalogue; allowed: "
+                f"{', '.join(versions)}"
+            )
+        if self.spot and self.max_wait_seconds < self.max_runtime_seconds:
+            raise ValueError(
+                f"training.max_wait_seconds ({self.max_wait_seconds}) must be >= "
+                f"training.max_runtime_seconds ({self.max_runtime_seconds}) with spot training"
+            )
+        if self.framework != "xgboost" and (self.entry_point is None or self.inference is None):
+            raise ValueError(
+                f"training.framework = {self.framework!r}: set training.entry_point and "
+                "training.inference to your scripts (the shipped ones are for xgboost)"
+            )
+        return self
+
+    @property
+    def image_version(self) -> str:
+        return self.version or DEFAULT_VERSIONS[self.framework]
+
+    @property
+    def uses_shipped_trainer(self) -> bool:
+        return self.entry_point is None
+
+
+class Range(Section):
+    type: Literal["continuous", "integer", "categorical"] = "continuous"
+    min: float | None = None
+    max: float | None = None
+    values: tuple[str, ...] = ()
+    scaling: Literal["Auto", "Linear", "Logarithmic", "ReverseLogarithmic"] = "Auto"
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Range:
+        if self.type == "categorical":
+            if not self.values or self.min is not None or self.max is not None:
+                raise ValueError("a categorical range takes values = [...] and no min/max")
+        elif self.min is None or self.max is None or self.min >= self.max:
+            raise ValueError(f"a {self.type} range needs min < max, got {self.min}..{self.max}")
+        elif self.type == "integer" and not (
+            float(self.min).is_integer() and float(self.max).is_integer()
+        ):
+            raise ValueError("an integer range needs whole-number min and max")
+        return self
+
+
+class Objective(Section):
+    metric: str = Field(min_length=1, max_length=255)
+    regex: str = Field(min_length=1, max_length=500)
+    direction: contract.Direction
+
+    @model_validator(mode="after")
+    def _one_group(self) -> Objective:
+        try:
+            groups = re.compile(self.regex).groups
+        except re.error as error:
+            raise ValueError(
+                f"tuning.objective.regex is not a regular expression: {error}"
+            ) from None
+        if groups != 1:
+            raise ValueError(
+                f"tuning.objective.regex must capture the value in exactly one group, has {groups}"
+            )
+        return self
+
+
+class TuningSpec(Section):
+    # false: no Tune step; the baseline is the only candidate.
+    enabled: bool = True
+    strategy: Literal["Bayesian", "Random", "Hyperband"] = "Bayesian"
+    max_jobs: int = Field(default=6, ge=1, le=500)
+    max_parallel_jobs: int = Field(default=2, ge=1, le=100)
+    early_stopping: bool = True
+    # Unset with the shipped trainer: its validation metric for the task (contract).
+    objective: Objective | None = None
+    # Unset with the shipped trainer: eta, max_depth, min_child_weight, subsample, num_round.
+    ranges: dict[str, Range] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _budget(self) -> TuningSpec:
+        if self.max_parallel_jobs > self.max_jobs:
+            raise ValueError(
+                f"tuning.max_parallel_jobs ({self.max_parallel_jobs}) must be <= "
+                f"tuning.max_jobs ({self.max_jobs})"
+            )
+        return self
+
+
+class EvaluationSpec(Section):
+    # Unset: the task's default (auc, accuracy, rmse); the direction follows from the metric.
+    metric: str | None = None
+    threshold: float | None = None
+
+
+class DeploymentSpec(Section):
+    instance_type: EndpointInstanceType = "ml.m5.large"
+    min_capacity: int = Field(default=1, ge=1, le=100)
+    max_capacity: int = Field(default=2, ge=1, le=100)
+    target_invocations_per_instance: int = Field(default=70, ge=1, le=100_000)
+
+    @model_validator(mode="after")
+    def _capacity(self) -> DeploymentSpec:
+        if self.min_capacity > self.max_capacity:
+            raise ValueError(
+                f"deployment.min_capacity ({self.min_capacity}) must be <= "
+                f"deployment.max_capacity ({self.max_capacity})"
+            )
+        return self
+
+
+class ModelSpec(Section):
+    """One model: what the pipeline trains, tunes, gates, registers and deploys."""
+
+    name: str
+    description: str = ""
+    data: DataSpec
+    preprocessing: PreprocessingSpec = PreprocessingSpec()
+    training: TrainingSpec = TrainingSpec()
+    tuning: TuningSpec | None = TuningSpec()
+    evaluation: EvaluationSpec = EvaluationSpec()
+    deployment: DeploymentSpec = DeploymentSpec()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModelSpec:
+        metrics = contract.TASK_METRICS[self.data.task]
+        if self.evaluation.metric is not None and self.evaluation.metric not in metrics:
+            raise ValueError(
+                f"evaluation.metric = {self.evaluation.metric!r}: not a {self.data.task} metric "
+                f"of the evaluator; allowed: {', '.join(metrics)}"
+            )
+        if self.data.task == "regression" and self.evaluation.threshold is None:
+            raise ValueError(
+                "evaluation.threshold is required for a regression (its scale is the label's)"
+            )
+        tuning = self.tuning
+        if self.training.uses_shipped_trainer and "task" in self.training.hyperparameters:
+            raise ValueError(
+                "training.hyperparameters.task: the shipped trainer takes its task from "
+                f"data.task ({self.data.task!r}); remove it here"
+            )
+        own_trainer = not self.training.uses_shipped_trainer
+        if (
+            tuning is not None
+            and tuning.enabled
+            and own_trainer
+            and not (tuning.objective and tuning.ranges)
+        ):
+            raise ValueError(
+                "tuning.objective and tuning.ranges are required with your own "
+                "training.entry_point (the defaults describe the shipped trainer)"
+            )
+        return self
+
+    # -- values derived from the spec and the shipped defaults ------------------------------
+    @property
+    def tunes(self) -> bool:
+        return self.tuning is not None and self.tuning.enabled
+
+    @property
+    def gate_metric(self) -> str:
+        return self.evaluation.metric or contract.DEFAULT_GATE_METRIC[self.data.task]
+
+    @property
+    def gate_direction(self) -> contract.Direction:
+        return contract.TASK_METRICS[self.data.task][self.gate_metric]
+
+    @property
+    def gate_threshold(self) -> float:
+        if self.evaluation.threshold is not None:
+            return self.evaluation.threshold
+        return 0.9 if self.data.task == "binary" else 0.8
+
+    @property
+    def hyperparameters(self) -> dict[str, Scalar]:
+        if not self.training.uses_shipped_trainer:
+            return dict(self.training.hyperparameters)
+        return {
+            **XGBOOST_HYPERPARAMETERS,
+            "task": self.data.task,
+            **self.training.hyperparameters,
+        }
+
+    @property
+    def objective(self) -> Objective:
+        if self.tuning is not None and self.tuning.objective is not None:
+            return self.tuning.objective
+        metric, direction = contract.TRAINER_METRIC[self.data.task]
+        return Objective(
+            metric=f"validation:{metric}",
+            regex=contract.metric_regex(metric),
+            direction=direction,
+        )
+
+    @property
+    def ranges(self) -> dict[str, Range]:
+        if self.tuning is not None and self.tuning.ranges:
+            return dict(self.tuning.ranges)
+        return {
+            "eta": Range(min=0.01, max=0.3),
+            "max_depth": Range(type="integer", min=3, max=10),
+            "min_child_weight": Range(min=1, max=10),
+            "subsample": Range(min=0.5, max=1.0),
+            "num_round": Range(type="integer", min=50, max=300),
+        }
+
+    @property
+    def entry_point(self) -> str:
+        return self.training.entry_point or contract.SHIPPED_TRAINER
+
+    @property
+    def inference_script(self) -> str:
+        return self.training.inference or contract.SHIPPED_INFERENCE
+
+    def fingerprint(self) -> str:
+        """Canonical JSON of every field, for cache keys."""
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True)
+
+
+def _merge(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _section_fields(location: tuple[int | str, ...]) -> list[str]:
+    """The fields of the spec section an unknown field was found in."""
+    section: Any = ModelSpec
+    for part in location[:-1]:
+        field = section.model_fields.get(str(part)) if hasattr(section, "model_fields") else None
+        annotation = getattr(field, "annotation", None)
+        candidates = [annotation, *getattr(annotation, "__args__", ())]
+        section = next(
+            (c for c in candidates if isinstance(c, type) and issubclass(c, Section)), None
+        )
+        if section is None:
+            return []
+    return sorted(set(section.model_fields) - {"name"})
+
+
+def _paths(node: Mapping[str, Any], prefix: str = "") -> set[str]:
+    found: set[str] = set()
+    for key, value in node.items():
+        path = f"{prefix}{key}"
+        found |= {path, *_paths(value, f"{path}.")} if isinstance(value, Mapping) else {path}
+    return found
+
+
+def load_model_spec(folder: Path, overrides: Mapping[str, Any] | None = None) -> ModelSpec:
+    """Read ``<folder>/model.toml``, apply ``overrides`` (an environment's values for this
+    model), validate, and check that every file the spec names exists in the folder."""
+    name = folder.name
+    spec_file = folder / SPEC_FILE
+    shown = f"models/{name}/{SPEC_FILE}"
+    if not MODEL_NAME.fullmatch(name):
+        raise SpecError(
+            f"{shown}: model folder name {name!r} must be 2-16 characters: lowercase letters, "
+            "digits and single inner hyphens, starting with a letter"
+        )
+    try:
+        raw = tomllib.loads(spec_file.read_text())
+    except FileNotFoundError:
+        raise SpecError(f"{shown}: not found; every folder under models/ needs one") from None
+    except tomllib.TOMLDecodeError as error:
+        raise SpecError(f"{shown}: not valid TOML: {error}") from None
+    if "name" in raw or "name" in (overrides or {}):
+        raise SpecError(f"{shown}: unknown setting 'name'; a model is named by its folder")
+    overrides = dict(overrides or {})
+    try:
+        spec = ModelSpec(name=name, **_merge(raw, overrides))
+    except ValidationError as error:
+        details = error.errors()[0]
+        location = ".".join(str(part) for part in details["loc"])
+        where = f"{shown} with override models.{name}" if location in _paths(overrides) else shown
+        known = _section_fields(details["loc"]) if details["type"] == "extra_forbidden" else ()
+        raise SpecError(f"{where}: {describe_error(details, known=known)}") from None
+    _check_files(spec, folder, shown)
+    return spec
+
+
+def _check_files(spec: ModelSpec, folder: Path, shown: str) -> None:
+    named = {
+        "data.sample": None if spec.data.sample.startswith("sklearn:") else spec.data.sample,
+        "preprocessing.script": spec.preprocessing.script,
+        "training.entry_point": spec.training.entry_point
+        and (Path(spec.training.source_dir) / spec.training.entry_point).as_posix(),
+        "training.inference": spec.training.inference
+        and (Path(spec.training.source_dir) / spec.training.inference).as_posix(),
+    }
+    for field, relative in named.items():
+        if relative is not None and not (folder / relative).is_file():
+            raise SpecError(
+                f"{shown}: setting {field}: file {relative!r} not found in models/{spec.name}/"
+            )
+
+
+def discover_models(
+    models_dir: Path, overrides: Mapping[str, Mapping[str, Any]] | None = None
+) -> tuple[ModelSpec, ...]:
+    """Every model folder under ``models_dir``, sorted by name."""
+    overrides = dict(overrides or {})
+    folders = (
+        sorted(
+            path
+            for path in models_dir.iterdir()
+            if path.is_dir() and not path.name.startswith((".", "_"))
+        )
+        if models_dir.is_dir()
+        else []
+    )
+    if not folders:
+        raise SpecError(f"no model folder under {models_dir}: add models/<name>/{SPEC_FILE}")
+    unknown = sorted(set(overrides) - {folder.name for folder in folders})
+    if unknown:
+        raise SpecError(
+            f"setting models.{unknown[0]}: no such model folder; models are "
+            f"{', '.join(folder.name for folder in folders)}"
+        )
+    return tuple(load_model_spec(folder, overrides.get(folder.name)) for folder in folders)
