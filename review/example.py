@@ -24,7 +24,7 @@ from review.synth import synth_tree
 # Broadens the launch agent's policy (ECR push) and changes the pipeline's training instance.
 CHANGE = {
     "launch_agent.allow_image_build": "true",
-    "pipeline.training_instance_type": "ml.m5.2xlarge",
+    "models.breast-cancer.training.instance_type": "ml.m5.2xlarge",
 }
 DEFAULT_OUT = PROJECT_ROOT / "docs" / "review-example.md"
 
@@ -38,7 +38,7 @@ def preamble() -> str:
         f"`{overrides}` (head), then renders `python -m review`'s report between the two "
         "assemblies (the same as `python -m review --base-assembly BASE --head-assembly HEAD "
         "--base-label ... --head-label ...`). The change broadens the launch agent's IAM policy "
-        "and changes the training instance type.\n\n"
+        "and changes one model's training instance type.\n\n"
     )
 
 
