@@ -26,10 +26,10 @@ _INSTANCE_STORE_FAMILY = re.compile(
 )
 
 
-# W&B Launch fills ${run_id}, ${project_name}, ${entity_name}, ${run_name} and ${image_uri} in
-# a queue config. The run id is the only one unique per job, and the ids it generates (8
-# lowercase letters and digits) are valid in a SageMaker name; project and run names may hold
-# characters SageMaker rejects.
+# W&B Launch fills ${run_id}, ${project_name}, ${entity_name}, ${run_name}, ${image_uri},
+# ${author} and the agent's environment variables in a queue config. The run id is the only
+# one unique per job, and the ids W&B generates (8 lowercase letters and digits) are valid in a
+# SageMaker name; project and run names may hold characters SageMaker rejects.
 RUN_ID_MACRO = "${run_id}"
 
 
