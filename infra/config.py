@@ -59,12 +59,14 @@ PrincipalArn = Annotated[
         "an IAM principal ARN: arn:aws:iam::<12 digits>:root, :role/<name> or :user/<name>",
     ),
 ]
+# Launchers name jobs "<prefix>-<run id>" (W&B: an 8-character run id) and SageMaker caps job
+# names at 63 characters: 40 leaves room for the hyphen and a run id of up to 22 characters.
 SageMakerNamePrefix = Annotated[
     str,
     pattern(
         r"(?=.{1,40}$)[a-zA-Z0-9](-*[a-zA-Z0-9])*",
         "1-40 characters of a SageMaker job name: letters, digits and hyphens, not starting or "
-        "ending with a hyphen",
+        "ending with a hyphen, so that '<prefix>-<run id>' fits SageMaker's 63-character limit",
     ),
 ]
 

@@ -1,10 +1,13 @@
-"""Shared fixtures: one offline synth of each environment for the whole session."""
+"""Shared fixtures: one offline synth of each environment for the whole session, and one run of
+cfn-lint and of checkov over all of them."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +16,8 @@ import pytest
 
 from infra.app_factory import build_app
 from infra.config import Settings, app_context, load_settings
+from review.assembly import load_assembly
+from review.checks import ToolResult, cfn_lint_results, checkov_results
 from tests.support.offline import no_network
 
 # Tests may be run without make: never let botocore probe the instance-metadata endpoint.
@@ -62,11 +67,17 @@ def synthesize(outdir: Path, **overrides: Any) -> Assembly:
 
 
 # The variants the security checks run on: the default dev app, the prod example, and dev with
-# the launcher's image-building permissions switched on.
+# the launcher's image-building permissions switched on (and a larger training instance: the
+# review tests diff this variant against dev as their "broadened" head, so it is synthesized
+# and scanned once for both).
 VARIANTS: dict[str, dict[str, Any]] = {
     "dev": {"env": "dev"},
     "prod": {"env": "prod"},  # with the GitHub OIDC deploy stack
-    "dev-image-build": {"env": "dev", "launch_agent.allow_image_build": "true"},
+    "dev-image-build": {
+        "env": "dev",
+        "launch_agent.allow_image_build": "true",
+        "models.breast-cancer.training.instance_type": "ml.m5.2xlarge",
+    },
 }
 
 
@@ -81,3 +92,61 @@ def assemblies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Assembly]:
 @pytest.fixture(scope="session")
 def dev(assemblies: dict[str, Assembly]) -> Assembly:
     return assemblies["dev"]
+
+
+@pytest.fixture(scope="session")
+def flawed(assemblies: dict[str, Assembly], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the dev assembly with one finding for each tool: proof the gates can fail."""
+    head = tmp_path_factory.mktemp("flawed") / "assembly"
+    shutil.copytree(assemblies["dev"].directory, head)
+    template_file = head / "Foundation.template.json"
+    template = json.loads(template_file.read_text())
+    # cfn-lint: E3002 (misspelt property); checkov: a bucket without logging, encryption, ...
+    template["Resources"]["BadBucket"] = {
+        "Type": "AWS::S3::Bucket",
+        "Properties": {"BucketNam": "typo"},
+    }
+    template_file.write_text(json.dumps(template))
+    report_file = head / "validation-report.json"
+    report = json.loads(report_file.read_text())
+    report["pluginReports"] = [
+        {
+            "pluginName": "AwsSolutions",
+            "conclusion": "failure",
+            "violations": [
+                {
+                    "ruleName": "AwsSolutions-IAM5[Resource::*]",
+                    "description": "The IAM entity contains wildcard permissions.",
+                    "severity": "error",
+                    "violatingConstructs": [
+                        {"constructPath": "Foundation/ExecutionRole/Role/DefaultPolicy/Resource"}
+                    ],
+                }
+            ],
+        }
+    ]
+    report_file.write_text(json.dumps(report))
+    return head
+
+
+@dataclass(frozen=True)
+class Scans:
+    cfn_lint: ToolResult
+    checkov: ToolResult
+
+
+@pytest.fixture(scope="session")
+def scans(assemblies: dict[str, Assembly], flawed: Path) -> dict[str, Scans]:
+    """cfn-lint and checkov results of every variant and of ``flawed``, by name.
+
+    Each tool runs once per session, in one process for all assemblies (start-up is most of a
+    run), the two side by side; tests/test_app_checks.py and the review tests read the results.
+    """
+    directories = {name: assembly.directory for name, assembly in assemblies.items()}
+    directories["flawed"] = flawed
+    loaded = [load_assembly(directory) for directory in directories.values()]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        lint = pool.submit(cfn_lint_results, loaded)
+        checkov = pool.submit(checkov_results, loaded)
+        results = zip(lint.result(), checkov.result(), strict=True)
+    return {name: Scans(*result) for name, result in zip(directories, results, strict=True)}

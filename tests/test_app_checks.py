@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import pytest
 
-from tests.conftest import VARIANTS, Assembly, synthesize
+from tests.conftest import VARIANTS, Assembly, Scans, synthesize
 
 ROOT = Path(__file__).resolve().parent.parent
 # The foundation meets the issue's bar of five. The pipeline stack needs more: SageMaker
@@ -90,50 +89,36 @@ def test_every_acknowledgment_matches_a_finding_it_would_otherwise_raise(
     assert raised_by_construct == acknowledged
 
 
-def parse_json_documents(text: str) -> list[dict[str, Any]]:
-    """checkov prints one JSON document per scanned directory, back to back."""
-    decoder, documents, position = json.JSONDecoder(), [], 0
-    while position < len(text.rstrip()):
-        document, position = decoder.raw_decode(text, position)
-        documents.append(document)
-        while position < len(text) and text[position].isspace():
-            position += 1
-    return documents
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_cfn_lint_finds_no_error_or_warning(scans: dict[str, Scans], variant: str) -> None:
+    result = scans[variant].cfn_lint
+    assert result.error is None
+    assert result.findings == ()
 
 
-@pytest.fixture(scope="session")
-def template_files(assemblies: dict[str, Assembly]) -> list[Path]:
-    return sorted(path for a in assemblies.values() for path in a.directory.glob("*.template.json"))
-
-
-def test_cfn_lint_finds_no_error_or_warning(template_files: list[Path]) -> None:
-    result = subprocess.run(
-        [str(ROOT / ".venv/bin/cfn-lint"), "--format", "parseable", *map(str, template_files)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
+@pytest.mark.parametrize("variant", VARIANTS)
 def test_checkov_finds_no_failed_check_and_every_skip_has_a_comment(
-    assemblies: dict[str, Assembly],
+    scans: dict[str, Scans], variant: str
 ) -> None:
-    command = [str(ROOT / ".venv-checkov/bin/checkov"), "--framework", "cloudformation"]
-    for assembly in assemblies.values():
-        command += ["-d", str(assembly.directory)]
-    command += ["--skip-download", "-o", "json"]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    reports = parse_json_documents(result.stdout)
-    failed = [
-        (check["check_id"], check["file_path"], check["resource"])
-        for report in reports
-        for check in report["results"]["failed_checks"]
-    ]
-    assert failed == []
-    assert sum(report["summary"]["passed"] for report in reports) > 0
-    skipped = [check for report in reports for check in report["results"]["skipped_checks"]]
-    assert all(check["check_result"].get("suppress_comment") for check in skipped), skipped
+    result = scans[variant].checkov
+    assert result.error is None
+    assert result.findings == ()
+    assert result.passed > 0
+    assert result.skipped, "checkov reported no skipped check: the template skips are not read"
+    assert all(skip.message for skip in result.skipped), result.skipped
+
+
+def test_cfn_lint_and_checkov_flag_a_flawed_template_and_only_its_flaw(
+    scans: dict[str, Scans],
+) -> None:
+    lint, checkov = scans["flawed"].cfn_lint, scans["flawed"].checkov
+    assert ("Foundation", "E3002 (Error)", "BadBucket") in {
+        (f.stack, f.rule, f.resource) for f in lint.findings
+    }
+    assert ("Foundation", "CKV_AWS_18", "BadBucket") in {
+        (f.stack, f.rule, f.resource) for f in checkov.findings
+    }
+    assert {f.resource for f in (*lint.findings, *checkov.findings)} == {"BadBucket"}
 
 
 def test_data_bearing_resources_are_retained(dev: Assembly) -> None:

@@ -184,6 +184,12 @@ BAD_INPUTS = [
         {"launch_agent.job_name_prefix": "-bad-"},
         "setting launch_agent.job_name_prefix = '-bad-': must be 1-40 characters",
     ),
+    (
+        {"launch_agent.job_name_prefix": "a" * 41},
+        f"setting launch_agent.job_name_prefix = '{'a' * 41}': must be 1-40 characters of a "
+        "SageMaker job name: letters, digits and hyphens, not starting or ending with a hyphen, "
+        "so that '<prefix>-<run id>' fits SageMaker's 63-character limit",
+    ),
     ({"storage.versioning": "false"}, "unknown setting 'storage.versioning'; known settings:"),
     (
         {"launch_agent.allow_image_build": "maybe"},

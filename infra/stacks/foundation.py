@@ -82,6 +82,7 @@ class FoundationStack(Stack):
             CfnOutput(self, name, value=value)
         body = training_job_request(
             settings=settings.launch_agent,
+            job_name_prefix=settings.training_job_prefix,
             role_arn=self.execution_role.role_arn,
             output_path=f"s3://{self.storage.artifact_bucket.bucket_name}/{LAUNCH_PREFIX}/",
             key_arn=self.key.key_arn,

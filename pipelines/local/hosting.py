@@ -5,7 +5,8 @@ SageMaker does, so an Endpoint step finds its model through its config exactly l
 service. An endpoint is a :mod:`pipelines.local.serving` process on 127.0.0.1 (a free port) that
 serves the model's ``SAGEMAKER_PROGRAM`` from its ``SAGEMAKER_SUBMIT_DIRECTORY`` tarball with
 the extracted ``ModelDataUrl`` as its model directory. The step returns once ``/ping`` answers
-(the endpoint is InService); the run stops every endpoint at its end.
+200 (the endpoint is InService): like SageMaker, it probes a starting server until the startup
+deadline rather than once. The run stops every endpoint at its end.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ from pipelines.local.warmpool import WarmPool
 SERVER_SCRIPT = Path(__file__).with_name("serving.py")
 STARTUP_TIMEOUT_SECONDS = 120.0
 REQUEST_TIMEOUT_SECONDS = 30.0
+# SageMaker gives one health check 2 s; a busy laptop gets more, and a slow probe is retried.
+PING_TIMEOUT_SECONDS = 5.0
+PROBE_INTERVAL_SECONDS = 0.1
 
 
 class ProcessHandle(Protocol):
@@ -268,7 +272,11 @@ def start_server(
     env: dict[str, str],
     directory: Path,
     pool: WarmPool | None = None,
+    startup_timeout: float = STARTUP_TIMEOUT_SECONDS,
+    probe_interval: float = PROBE_INTERVAL_SECONDS,
 ) -> LocalEndpoint:
+    """Start the model server and return once its /ping answers 200, all within
+    ``startup_timeout``; a server that exits or misses the deadline is a StepError."""
     log = directory / "log.txt"
     port_file = directory / "port"
     port_file.unlink(missing_ok=True)
@@ -288,22 +296,66 @@ def start_server(
             process = subprocess.Popen(
                 command, cwd=code_dir, env=env, stdin=subprocess.DEVNULL, stdout=sink, stderr=sink
             )
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    deadline = time.monotonic() + startup_timeout
     while not port_file.is_file():
-        if process.poll() is not None:
-            raise StepError(f"endpoint {name}: the model server exited at startup", log=log)
+        code = process.poll()
+        # It may have written its port just before exiting: then the probe reports the exit.
+        if code is not None and not port_file.is_file():
+            raise StepError(
+                f"endpoint {name}: the model server exited with code {code} at startup", log=log
+            )
         if time.monotonic() > deadline:
             process.kill()
             raise StepError(f"endpoint {name}: the model server did not start in time", log=log)
         time.sleep(0.05)
     url = f"http://127.0.0.1:{int(port_file.read_text())}"
     endpoint = LocalEndpoint(name, arn, config_name, variant, model_name, process, url, log)
-    try:
-        with urllib.request.urlopen(f"{url}/ping", timeout=REQUEST_TIMEOUT_SECONDS) as response:  # noqa: S310
-            healthy = response.status == 200
-    except OSError:
-        healthy = False
-    if not healthy:
+    problem = wait_until_healthy(url, process, deadline=deadline, interval=probe_interval)
+    if problem is not None:
         endpoint.stop()
-        raise StepError(f"endpoint {name}: /ping did not answer 200", log=log)
+        raise StepError(f"endpoint {name}: {problem}", log=log)
     return endpoint
+
+
+class _Polled(Protocol):
+    def poll(self) -> int | None: ...
+
+
+def wait_until_healthy(
+    url: str, process: _Polled, *, deadline: float, interval: float = PROBE_INTERVAL_SECONDS
+) -> str | None:
+    """Probe ``url``/ping until it answers 200 (None), the server exits or ``deadline`` (a
+    ``time.monotonic()`` value) passes; then what went wrong, with the last probe's error.
+
+    A server can have written its port and still be unable to answer, e.g. on a machine busy
+    enough that the first probe times out or is refused: one failed probe proves nothing.
+    """
+    while True:
+        remaining = deadline - time.monotonic()
+        last = _probe(url, timeout=min(PING_TIMEOUT_SECONDS, max(remaining, interval)))
+        if last is None:
+            return None
+        code = process.poll()
+        if code is not None:
+            return (
+                f"the model server exited with code {code} before /ping answered 200 "
+                f"(last error: {last})"
+            )
+        if time.monotonic() >= deadline:
+            return f"/ping did not answer 200 by the startup deadline (last error: {last})"
+        time.sleep(interval)
+
+
+def _probe(url: str, *, timeout: float) -> str | None:
+    """None if /ping answered 200, else the error in a few words."""
+    try:
+        with urllib.request.urlopen(f"{url}/ping", timeout=timeout) as response:  # noqa: S310 - always our own http://127.0.0.1 server
+            status = int(response.status)
+    except urllib.error.HTTPError as error:
+        return f"HTTP {error.code}"
+    except urllib.error.URLError as error:
+        reason = error.reason
+        return f"{type(reason).__name__}: {reason}" if isinstance(reason, OSError) else str(reason)
+    except OSError as error:  # a timeout or reset while reading the answer
+        return f"{type(error).__name__}: {error}"
+    return None if status == 200 else f"HTTP {status}"

@@ -7,14 +7,20 @@ import io
 import json
 import os
 import tarfile
+import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from pipelines.local.hosting import LocalEndpoint, start_server
+from pipelines.local import hosting
+from pipelines.local.errors import StepError
+from pipelines.local.hosting import LocalEndpoint, start_server, wait_until_healthy
+from pipelines.local.jobs import log_tail
 from pipelines.local.objectstore import ObjectStore
 from pipelines.local.registry import versions
 from tests.local.conftest import BaseRun
@@ -112,3 +118,138 @@ def test_a_wrong_feature_count_is_reported(endpoint: LocalEndpoint) -> None:
 def test_unknown_routes_are_404(endpoint: LocalEndpoint) -> None:
     assert _request(f"{endpoint.url}/invocations")[0] == 404
     assert _request(f"{endpoint.url}/models", method="POST")[0] == 404
+
+
+# -- readiness: /ping is probed until the startup deadline ----------------------------------
+
+# A stand-in for serving.py: writes its port like the real server, then answers /ping with
+# 503 for the first FAKE_PING_FAILURES probes (each probe appends a line to FAKE_PING_LOG), or
+# exits with FAKE_EXIT_CODE right after writing a port nobody listens on.
+FAKE_SERVER = """
+import argparse, os, socket, sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--port-file", required=True)
+args, _ = parser.parse_known_args()
+if "FAKE_EXIT_CODE" in os.environ:
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    open(args.port_file, "w").write(str(port))
+    print("model_fn failed: boom", file=sys.stderr, flush=True)
+    sys.exit(int(os.environ["FAKE_EXIT_CODE"]))
+failures = int(os.environ["FAKE_PING_FAILURES"])
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        with open(os.environ["FAKE_PING_LOG"], "a") as probes:
+            probes.write("ping\\n")
+        global failures
+        status = 503 if failures > 0 else 200
+        failures -= 1
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+httpd = HTTPServer(("127.0.0.1", 0), Handler)
+open(args.port_file, "w").write(str(httpd.server_address[1]))
+httpd.serve_forever()
+"""
+
+
+def start_fake_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **env: str) -> LocalEndpoint:
+    script = tmp_path / "fake_server.py"
+    script.write_text(FAKE_SERVER)
+    monkeypatch.setattr(hosting, "SERVER_SCRIPT", script)
+    return start_server(
+        name="readiness-test",
+        arn="arn:aws:sagemaker:us-east-1:000000000000:endpoint/readiness-test",
+        config_name="readiness-test-config",
+        variant={"VariantName": "AllTraffic"},
+        model_name="readiness-test-model",
+        model_dir=tmp_path,
+        code_dir=tmp_path,
+        program="inference.py",
+        env={**os.environ, "FAKE_PING_LOG": str(tmp_path / "pings"), **env},
+        directory=tmp_path,
+        probe_interval=0.01,
+    )
+
+
+def test_a_server_that_fails_its_first_pings_is_in_service_once_it_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    endpoint = start_fake_server(tmp_path, monkeypatch, FAKE_PING_FAILURES="3")
+    try:
+        assert (tmp_path / "pings").read_text().splitlines() == ["ping"] * 4
+        assert _request(f"{endpoint.url}/ping")[0] == 200
+    finally:
+        endpoint.stop()
+
+
+def test_a_server_that_exits_before_answering_is_reported_with_its_exit_code_and_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(StepError) as raised:
+        start_fake_server(tmp_path, monkeypatch, FAKE_EXIT_CODE="3")
+    message = str(raised.value)
+    assert message.startswith(
+        "endpoint readiness-test: the model server exited with code 3 before /ping answered 200"
+    ), message
+    assert "last error: ConnectionRefusedError" in message
+    assert "model_fn failed: boom" in log_tail(raised.value.log)
+
+
+class Running:
+    """A server process that is still running."""
+
+    def poll(self) -> int | None:
+        return None
+
+
+@pytest.fixture
+def unhealthy_url() -> Iterator[str]:
+    """A server whose /ping always answers 503."""
+
+    class Unhealthy(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Unhealthy)
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_server_that_never_answers_200_fails_at_the_deadline_with_the_last_error(
+    unhealthy_url: str,
+) -> None:
+    problem = wait_until_healthy(
+        unhealthy_url, Running(), deadline=time.monotonic() + 0.2, interval=0.01
+    )
+    assert problem == "/ping did not answer 200 by the startup deadline (last error: HTTP 503)"
+
+
+def test_a_healthy_server_is_accepted_at_the_first_probe_even_past_the_deadline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    endpoint = start_fake_server(tmp_path, monkeypatch, FAKE_PING_FAILURES="0")
+    try:
+        # A deadline already passed still gets one probe: startup may use up the whole budget.
+        assert wait_until_healthy(endpoint.url, Running(), deadline=0.0, interval=0.01) is None
+    finally:
+        endpoint.stop()

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,8 @@ from review.build import Review, Side, build_review
 from review.checks import cfn_lint_findings, checkov_findings
 from review.cli import run
 from review.report import BROADENS, DANGER, NO_CHANGES, SUMMARY_HEADER, TITLE, render
+from tests.conftest import Scans
+from tests.review.conftest import reusing_scans
 
 DATA_BEARING_RENAMED = {
     ("Foundation", "AWS::S3::Bucket"): 3,
@@ -36,24 +36,28 @@ def section(text: str, heading: str) -> str:
 
 @pytest.fixture(scope="module")
 def broadened_cli(
-    review_dirs: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+    review_dirs: dict[str, Path],
+    scans_by_directory: dict[Path, Scans],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[int, str, str, Path]:
-    """The real CLI on two assemblies, checks and --fail-on-findings included."""
+    """The real CLI on two assemblies, checks (the session's scans) and --fail-on-findings."""
     out = tmp_path_factory.mktemp("report") / "nested" / "report.md"
     stdout, stderr = io.StringIO(), io.StringIO()
-    code = run(
-        [
-            "--base-assembly",
-            str(review_dirs["base"]),
-            "--head-assembly",
-            str(review_dirs["broadened"]),
-            "--out",
-            str(out),
-            "--fail-on-findings",
-        ],
-        stdout=stdout,
-        stderr=stderr,
-    )
+    with reusing_scans(scans_by_directory) as served:
+        code = run(
+            [
+                "--base-assembly",
+                str(review_dirs["base"]),
+                "--head-assembly",
+                str(review_dirs["broadened"]),
+                "--out",
+                str(out),
+                "--fail-on-findings",
+            ],
+            stdout=stdout,
+            stderr=stderr,
+        )
+    assert sorted(served) == ["cfn_lint", "checkov"]  # no scanner ran again
     return code, stdout.getvalue(), stderr.getvalue(), out
 
 
@@ -183,53 +187,20 @@ def test_the_report_is_deterministic(
     assert render(again) == renamed[1]
 
 
-@pytest.fixture(scope="module")
-def flawed_head(review_dirs: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The base assembly plus one finding for each tool."""
-    head = tmp_path_factory.mktemp("flawed") / "assembly"
-    shutil.copytree(review_dirs["base"], head)
-    template_file = head / "Foundation.template.json"
-    template = json.loads(template_file.read_text())
-    # cfn-lint: E3002 (misspelt property); checkov: a bucket without logging, encryption, ...
-    template["Resources"]["BadBucket"] = {
-        "Type": "AWS::S3::Bucket",
-        "Properties": {"BucketNam": "typo"},
-    }
-    template_file.write_text(json.dumps(template))
-    report_file = head / "validation-report.json"
-    report = json.loads(report_file.read_text())
-    report["pluginReports"] = [
-        {
-            "pluginName": "AwsSolutions",
-            "conclusion": "failure",
-            "violations": [
-                {
-                    "ruleName": "AwsSolutions-IAM5[Resource::*]",
-                    "description": "The IAM entity contains wildcard permissions.",
-                    "severity": "error",
-                    "violatingConstructs": [
-                        {"constructPath": "Foundation/ExecutionRole/Role/DefaultPolicy/Resource"}
-                    ],
-                }
-            ],
-        }
-    ]
-    report_file.write_text(json.dumps(report))
-    return head
-
-
 def test_fail_on_findings_exits_1_and_the_report_lists_each_tools_findings(
-    review_dirs: dict[str, Path], flawed_head: Path
+    review_dirs: dict[str, Path], flawed: Path, scans_by_directory: dict[Path, Scans]
 ) -> None:
     stdout, stderr = io.StringIO(), io.StringIO()
-    code = run(
-        [
-            *("--base-assembly", str(review_dirs["base"])),
-            *("--head-assembly", str(flawed_head), "--fail-on-findings"),
-        ],
-        stdout=stdout,
-        stderr=stderr,
-    )
+    with reusing_scans(scans_by_directory) as served:
+        code = run(
+            [
+                *("--base-assembly", str(review_dirs["base"])),
+                *("--head-assembly", str(flawed), "--fail-on-findings"),
+            ],
+            stdout=stdout,
+            stderr=stderr,
+        )
+    assert sorted(served) == ["cfn_lint", "checkov"]  # no scanner ran again
     text = stdout.getvalue()
     assert code == 1
     assert stderr.getvalue().splitlines()[-1].startswith("error: ")
