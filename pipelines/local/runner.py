@@ -241,6 +241,9 @@ def run_pipeline(options: RunOptions, out: TextIO) -> RunResult:
         sources = sources_of(asset.source for asset in assembly.assets)
         modules = installed_modules(name for text in sources for name in module_imports(text))
         execution.pool = WarmPool(modules, execution.cpus, execution.base_env)
+        # Every run needs the pool, for its jobs or at least its endpoint: start its imports
+        # now, while the cache is checked and the store is filled.
+        threading.Thread(target=execution.pool.start, name="warm-pool", daemon=True).start()
     execution.directory.mkdir(parents=True, exist_ok=True)
     reporter.note(
         f"pipeline {assembly.pipeline_name} from {options.assembly}: "
