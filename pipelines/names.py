@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 # Every pipeline's step outputs live under s3://<artifact bucket>/pipelines/<model>/.
 PIPELINE_PREFIX = "pipelines"
+# The tag on each AWS::SageMaker::Pipeline naming its model: the local runner selects by it.
+MODEL_TAG = "model"
 
 
 @dataclass(frozen=True)

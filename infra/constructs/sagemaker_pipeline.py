@@ -16,9 +16,7 @@ from constructs import Construct
 from pipelines.definition import PipelineWiring
 from pipelines.definition.cache import cached_definition
 from pipelines.definition.spec import ModelSpec
-
-# Tag on each pipeline naming its model: the local runner and the CLI select pipelines by it.
-MODEL_TAG = "model"
+from pipelines.names import MODEL_TAG
 
 
 class StandIns:

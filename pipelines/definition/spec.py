@@ -344,11 +344,12 @@ class ModelSpec(Section):
         return json.dumps(self.model_dump(mode="json"), sort_keys=True)
 
 
-def _merge(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+def merge_overrides(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``overrides`` applied, section by section (nested tables merge)."""
     merged = dict(base)
     for key, value in overrides.items():
         if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
+            merged[key] = merge_overrides(merged[key], value)
         else:
             merged[key] = value
     return merged
@@ -398,7 +399,7 @@ def load_model_spec(folder: Path, overrides: Mapping[str, Any] | None = None) ->
         raise SpecError(f"{shown}: unknown setting 'name'; a model is named by its folder")
     overrides = dict(overrides or {})
     try:
-        spec = ModelSpec(name=name, **_merge(raw, overrides))
+        spec = ModelSpec(name=name, **merge_overrides(raw, overrides))
     except ValidationError as error:
         details = error.errors()[0]
         location = ".".join(str(part) for part in details["loc"])

@@ -27,8 +27,11 @@ DEPLOY_STEPS = ("CreateModel", "EndpointConfig", "Endpoint", "ConfigureAutoscali
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
-def rerun(base_run: BaseRun, tmp_path: Path, *params: str) -> tuple[CliRun, Path]:
-    run_dir = copy_run_dir(base_run.run_dir, tmp_path / "run")
+def rerun(
+    base_run: BaseRun, tmp_path: Path, *params: str, run_dir: Path | None = None
+) -> tuple[CliRun, Path]:
+    """The sample model again, on a copy of the base run's directory (or on ``run_dir``)."""
+    run_dir = run_dir or copy_run_dir(base_run.run_dir, tmp_path / "run")
     arguments = [item for param in params for item in ("--param", param)]
     result = run_cli(
         "run",
@@ -219,17 +222,7 @@ def test_new_input_data_reruns_the_step_that_reads_it_and_its_dependants(
     smaller = sample.replace("breast-cancer.csv", "smaller.csv")
     rows = store.read_bytes(sample).decode().splitlines()
     store.put_bytes(smaller, ("\n".join(rows[:-40]) + "\n").encode())
-    result = run_cli(
-        "run",
-        "--assembly",
-        base_run.assembly,
-        "--run-dir",
-        run_dir,
-        "--param",
-        f"InputDataUri={smaller}",
-        "--model",
-        SAMPLE_MODEL,
-    )
+    result, _ = rerun(base_run, tmp_path, f"InputDataUri={smaller}", run_dir=run_dir)
     assert result.code == 0, result.err
     assert [result.statuses()[step] for step in JOB_STEPS] == ["Succeeded"] * 4
     log = Path(result.step("Preprocess")["log"]).read_text()

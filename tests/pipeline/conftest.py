@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 import pytest
 
 from pipelines.definition import PipelineWiring, build_definition
-from pipelines.definition.spec import ModelSpec, load_model_spec
+from pipelines.definition.spec import ModelSpec, load_model_spec, merge_overrides
 from tests.support.offline import no_network
 
 REPO = Path(__file__).resolve().parents[2]
@@ -59,19 +59,9 @@ def wiring_for(model: str, **changes: Any) -> PipelineWiring:
     return dataclasses.replace(wiring, **changes)
 
 
-def _merged(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in changes.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
-            merged[key] = _merged(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
 def changed_spec(spec: ModelSpec, changes: Mapping[str, Any]) -> ModelSpec:
     """``spec`` with nested ``changes`` merged in, validated like a loaded spec."""
-    return ModelSpec.model_validate(_merged(spec.model_dump(), changes))
+    return ModelSpec.model_validate(merge_overrides(spec.model_dump(), changes))
 
 
 BREAST_CANCER = load_model_spec(REPO / "models" / "breast-cancer")
