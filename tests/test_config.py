@@ -217,7 +217,7 @@ BAD_INPUTS = [
     (
         {"models.breast-cancer.tuning.max_parallel_jobs": "9"},
         "models/breast-cancer/model.toml with override models.breast-cancer: "
-        "settings tuning: tuning.max_parallel_jobs (9) must be <= tuning.max_jobs (6)",
+        "tuning.max_parallel_jobs (9) must be <= tuning.max_jobs (6)",
     ),
     (
         {"models.breast-cancer.training.instance_type": "ml.m5.huge"},

@@ -65,7 +65,9 @@ def describe_error(error: ErrorDetails, *, prefix: str = "", known: Iterable[str
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "value_error" and isinstance(error["input"], dict):
         # A rule across several fields of one section: the message names them itself.
-        return f"settings {location}: {message}" if location else message
+        if not location or message.startswith(f"{location}"):
+            return message
+        return f"settings {location}: {message}"
     if error["type"] == "extra_forbidden":
         names = sorted(known)
         hint = f"; known: {', '.join(names)}" if names else ""
