@@ -9,7 +9,7 @@ import json
 from pipelines.definition import sdk
 from pipelines.definition.context import BuildContext, PipelineWiring, pipeline_parameters
 from pipelines.definition.processing import evaluate_step, preprocess_step
-from pipelines.definition.registration import quality_gate
+from pipelines.definition.registration import best_tuned, evaluated, quality_gate
 from pipelines.definition.spec import ModelSpec
 from pipelines.definition.training import baseline_step, candidate_models, tuning_step
 
@@ -28,15 +28,23 @@ def _build(spec: ModelSpec, wiring: PipelineWiring) -> str:
     session = sdk.session(bucket=wiring.artifact_bucket, region=wiring.region)
     ctx = BuildContext(spec, wiring, session, pipeline_parameters(spec, wiring))
     step_preprocess = preprocess_step(ctx)
-    step_train = baseline_step(ctx, step_preprocess)
-    step_tune = tuning_step(ctx, step_preprocess) if spec.tunes else None
-    candidates = candidate_models(ctx, step_train, step_tune)
-    step_evaluate = evaluate_step(ctx, step_preprocess, candidates)
-    jobs = [step_preprocess, step_train, *([step_tune] if step_tune else []), step_evaluate]
+    if spec.training.algorithm is not None:
+        # A built-in algorithm's model is opaque to the evaluator: the best tuning job, judged
+        # on the algorithm's own validation metric, is the candidate.
+        step_tune = tuning_step(ctx, step_preprocess)
+        jobs = [step_preprocess, step_tune]
+        inputs = best_tuned(step_tune, candidate_models(ctx, None, step_tune)["tuned"])
+    else:
+        step_train = baseline_step(ctx, step_preprocess)
+        step_tune = tuning_step(ctx, step_preprocess) if spec.tunes else None
+        candidates = candidate_models(ctx, step_train, step_tune)
+        step_evaluate = evaluate_step(ctx, step_preprocess, candidates)
+        jobs = [step_preprocess, step_train, *([step_tune] if step_tune else []), step_evaluate]
+        inputs = evaluated(ctx, step_evaluate)
     pipeline = Pipeline(
         name=wiring.pipeline_name,
         parameters=ctx.parameters.all(),
-        steps=[*jobs, quality_gate(ctx, step_evaluate)],
+        steps=[*jobs, quality_gate(ctx, inputs)],
         sagemaker_session=session,
         pipeline_definition_config=PipelineDefinitionConfig(use_custom_job_prefix=False),
         **({} if wiring.experiment_tracking else {"pipeline_experiment_config": None}),

@@ -115,6 +115,16 @@ class BuildContext:
         )
         return uri
 
+    def training_image(self, *, scope: str = "training") -> str:
+        """The image that trains (and, for a built-in algorithm, also serves) the model."""
+        training = self.spec.training
+        if training.algorithm is not None:
+            from sagemaker.core import image_uris
+
+            uri: str = image_uris.retrieve(training.algorithm, region=self.wiring.region)
+            return uri
+        return self.image(training.framework, training.image_version, scope=scope)
+
 
 def cache_config() -> Any:
     from sagemaker.mlops.workflow import CacheConfig

@@ -90,6 +90,37 @@ TRAINER_METRIC: dict[Task, tuple[str, Direction]] = {
 }
 
 
+# Built-in algorithms report their own training metrics (no regex, no evaluator); a built-in
+# model is gated on its tuning job's best objective, one of these per task.
+BUILTIN_METRICS: dict[str, dict[Task, dict[str, Direction]]] = {
+    "linear-learner": {
+        "binary": {
+            "validation:objective_loss": "Minimize",
+            "validation:binary_classification_accuracy": "Maximize",
+            "validation:binary_f_beta": "Maximize",
+            "validation:precision": "Maximize",
+            "validation:recall": "Maximize",
+        },
+        "multiclass": {
+            "validation:objective_loss": "Minimize",
+            "validation:multiclass_accuracy": "Maximize",
+            "validation:macro_f_beta": "Maximize",
+        },
+        "regression": {
+            "validation:objective_loss": "Minimize",
+            "validation:mse": "Minimize",
+            "validation:absolute_loss": "Minimize",
+        },
+    },
+}
+# The hyperparameter that tells linear-learner the task.
+BUILTIN_PREDICTOR_TYPES: dict[Task, str] = {
+    "binary": "binary_classifier",
+    "multiclass": "multiclass_classifier",
+    "regression": "regressor",
+}
+
+
 def report_json_path(task: Task, metric: str) -> str:
     """Where the gate reads ``metric`` in the evaluation report."""
     return f"{METRIC_GROUPS[task]}.{metric}.value"

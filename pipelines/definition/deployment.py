@@ -18,15 +18,15 @@ def model_builder(ctx: BuildContext, model_uri: Any) -> Any:
     same source bundle it was trained from."""
     from sagemaker.serve.model_builder import ModelBuilder
 
-    training = ctx.spec.training
+    script_mode = {
+        "SAGEMAKER_PROGRAM": ctx.spec.inference_script,
+        "SAGEMAKER_SUBMIT_DIRECTORY": ctx.wiring.source_uri,
+    }
     return ModelBuilder(
-        image_uri=ctx.image(training.framework, training.image_version, scope="inference"),
+        image_uri=ctx.training_image(scope="inference"),
         s3_model_data_url=model_uri,
         role_arn=ctx.wiring.role_arn,
-        env_vars={
-            "SAGEMAKER_PROGRAM": ctx.spec.inference_script,
-            "SAGEMAKER_SUBMIT_DIRECTORY": ctx.wiring.source_uri,
-        },
+        env_vars={} if ctx.spec.training.algorithm else script_mode,
         sagemaker_session=ctx.session,
         log_level=logging.WARNING,
     )

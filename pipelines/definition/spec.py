@@ -105,6 +105,9 @@ class PreprocessingSpec(Section):
 
 
 class TrainingSpec(Section):
+    # A SageMaker built-in algorithm instead of a script-mode framework: its own code, so it
+    # is gated on its tuning job's best objective rather than by the shipped evaluator.
+    algorithm: Literal["linear-learner"] | None = None
     framework: Literal["xgboost", "sklearn", "pytorch"] = "xgboost"
     # Unset: the pinned default of the framework (DEFAULT_VERSIONS).
     version: str | None = None
@@ -123,6 +126,18 @@ class TrainingSpec(Section):
 
     @model_validator(mode="after")
     def _consistent(self) -> TrainingSpec:
+        if self.algorithm is not None:
+            given = [
+                name
+                for name in ("version", "entry_point", "inference")
+                if getattr(self, name) is not None
+            ]
+            if given or "framework" in self.model_fields_set:
+                named = ", ".join(f"training.{name}" for name in given or ["framework"])
+                raise ValueError(
+                    f"training.algorithm = {self.algorithm!r} runs the algorithm's own image: "
+                    f"remove {named}"
+                )
         versions = framework_versions(self.framework)
         if self.version is not None and self.version not in versions:
             raise ValueError(
@@ -135,7 +150,11 @@ class TrainingSpec(Section):
                 f"training.max_wait_seconds ({self.max_wait_seconds}) must be >= "
                 f"training.max_runtime_seconds ({self.max_runtime_seconds}) with spot training"
             )
-        if self.framework != "xgboost" and (self.entry_point is None or self.inference is None):
+        if (
+            self.algorithm is None
+            and self.framework != "xgboost"
+            and (self.entry_point is None or self.inference is None)
+        ):
             raise ValueError(
                 f"training.framework = {self.framework!r}: set training.entry_point and "
                 "training.inference to your scripts (the shipped ones are for xgboost)"
@@ -148,7 +167,7 @@ class TrainingSpec(Section):
 
     @property
     def uses_shipped_trainer(self) -> bool:
-        return self.entry_point is None
+        return self.algorithm is None and self.entry_point is None
 
 
 class Range(Section):
@@ -250,6 +269,8 @@ class ModelSpec(Section):
 
     @model_validator(mode="after")
     def _consistent(self) -> ModelSpec:
+        if self.training.algorithm is not None:
+            return self._builtin_consistent(self.training.algorithm)
         metrics = contract.TASK_METRICS[self.data.task]
         if self.evaluation.metric is not None and self.evaluation.metric not in metrics:
             raise ValueError(
@@ -279,6 +300,28 @@ class ModelSpec(Section):
             )
         return self
 
+    def _builtin_consistent(self, algorithm: str) -> ModelSpec:
+        metrics = contract.BUILTIN_METRICS[algorithm][self.data.task]
+        metric = self.evaluation.metric
+        if metric not in metrics:
+            raise ValueError(
+                f"evaluation.metric = {metric!r}: a {algorithm} model is gated on one of its own "
+                f"{self.data.task} metrics; allowed: {', '.join(metrics)}"
+            )
+        if self.evaluation.threshold is None:
+            raise ValueError("evaluation.threshold is required with training.algorithm")
+        tuning = self.tuning
+        if tuning is None or not tuning.enabled or not tuning.ranges:
+            raise ValueError(
+                f"training.algorithm = {algorithm!r}: set tuning.ranges (max_jobs may be 1); "
+                "the model is gated on the tuning job's best objective"
+            )
+        if tuning.objective is not None:
+            raise ValueError(
+                "tuning.objective: with training.algorithm the objective is evaluation.metric"
+            )
+        return self
+
     # -- values derived from the spec and the shipped defaults ------------------------------
     @property
     def tunes(self) -> bool:
@@ -290,6 +333,9 @@ class ModelSpec(Section):
 
     @property
     def gate_direction(self) -> contract.Direction:
+        algorithm = self.training.algorithm
+        if algorithm is not None:
+            return contract.BUILTIN_METRICS[algorithm][self.data.task][self.gate_metric]
         return contract.TASK_METRICS[self.data.task][self.gate_metric]
 
     @property
@@ -300,6 +346,9 @@ class ModelSpec(Section):
 
     @property
     def hyperparameters(self) -> dict[str, Scalar]:
+        if self.training.algorithm is not None:
+            predictor = contract.BUILTIN_PREDICTOR_TYPES[self.data.task]
+            return {"predictor_type": predictor, **self.training.hyperparameters}
         if not self.training.uses_shipped_trainer:
             return dict(self.training.hyperparameters)
         return {
@@ -312,6 +361,11 @@ class ModelSpec(Section):
     def objective(self) -> Objective:
         if self.tuning is not None and self.tuning.objective is not None:
             return self.tuning.objective
+        if self.training.algorithm is not None:
+            # The algorithm emits its metrics itself; the regex is never sent for it.
+            return Objective(
+                metric=self.gate_metric, regex="(unused)", direction=self.gate_direction
+            )
         metric, direction = contract.TRAINER_METRIC[self.data.task]
         return Objective(
             metric=f"validation:{metric}",

@@ -32,10 +32,11 @@ def _trainer(ctx: BuildContext, *, checkpoints: bool) -> Any:
     spec, kms = ctx.spec, ctx.wiring.kms_key_arn
     training = spec.training
     objective = spec.objective
-    return ModelTrainer(
+    script_mode = {PROGRAM: spec.entry_point, SUBMIT_DIRECTORY: ctx.wiring.source_uri}
+    trainer = ModelTrainer(
         sagemaker_session=ctx.session,
         role=ctx.wiring.role_arn,
-        training_image=ctx.image(training.framework, training.image_version),
+        training_image=ctx.training_image(),
         base_job_name=spec.name,
         compute=Compute(
             instance_type=ctx.parameters.training_instance_type,
@@ -61,11 +62,16 @@ def _trainer(ctx: BuildContext, *, checkpoints: bool) -> Any:
             s3_output_path=f"{ctx.bucket_uri}/{ctx.models_key}", kms_key_id=kms
         ),
         hyperparameters={
-            PROGRAM: spec.entry_point,
-            SUBMIT_DIRECTORY: ctx.wiring.source_uri,
+            **({} if training.algorithm else script_mode),
             **spec.hyperparameters,
         },
-    ).with_metric_definitions([MetricDefinition(name=objective.metric, regex=objective.regex)])
+    )
+    if training.algorithm is not None:
+        # A built-in algorithm reports its metrics itself; SageMaker rejects definitions.
+        return trainer
+    return trainer.with_metric_definitions(
+        [MetricDefinition(name=objective.metric, regex=objective.regex)]
+    )
 
 
 def _channels(step_preprocess: Any) -> list[Any]:
@@ -128,11 +134,12 @@ def tuning_step(ctx: BuildContext, step_preprocess: Any) -> Any:
             return request
 
     objective = spec.objective
+    definitions = [{"Name": objective.metric, "Regex": objective.regex}]
     tuner = HyperparameterTuner(
         model_trainer=_trainer(ctx, checkpoints=False),
         objective_metric_name=objective.metric,
         objective_type=objective.direction,
-        metric_definitions=[{"Name": objective.metric, "Regex": objective.regex}],
+        metric_definitions=None if spec.training.algorithm else definitions,
         hyperparameter_ranges={name: _sdk_range(value) for name, value in spec.ranges.items()},
         strategy=tuning.strategy,
         max_jobs=tuning.max_jobs,
@@ -150,9 +157,13 @@ def tuning_step(ctx: BuildContext, step_preprocess: Any) -> Any:
     )
 
 
-def candidate_models(ctx: BuildContext, step_train: Any, step_tune: Any | None) -> dict[str, Any]:
+def candidate_models(
+    ctx: BuildContext, step_train: Any | None, step_tune: Any | None
+) -> dict[str, Any]:
     """The model.tar.gz URI of each candidate, by name."""
-    candidates = {"baseline": step_train.properties.ModelArtifacts.S3ModelArtifacts}
+    candidates = {}
+    if step_train is not None:
+        candidates["baseline"] = step_train.properties.ModelArtifacts.S3ModelArtifacts
     if step_tune is not None:
         # The tuner's jobs write to the trainer's output path: <models>/<job>/output/...
         candidates["tuned"] = step_tune.get_top_model_s3_uri(

@@ -9,12 +9,17 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.definition.spec import discover_models
 from pipelines.project import MODELS_DIR
 from tests.conftest import synthesize
 from tests.local.support import CliRun, run_cli
 
 SAMPLE_MODEL = "breast-cancer"
-MODELS = sorted(path.parent.name for path in MODELS_DIR.glob("*/model.toml"))
+SPECS = discover_models(MODELS_DIR)
+MODELS = [spec.name for spec in SPECS]
+# A built-in algorithm runs in SageMaker only: `make run` names it and runs the others.
+LOCAL_MODELS = [spec.name for spec in SPECS if spec.training.algorithm is None]
+BUILTIN_MODELS = [spec.name for spec in SPECS if spec.training.algorithm is not None]
 SMALL_BUDGET = {
     f"models.{model}.tuning.{field}": "2"
     for model in MODELS

@@ -18,7 +18,7 @@ from pipelines.definition.spec import load_model_spec
 from pipelines.local.objectstore import ObjectStore
 from pipelines.local.registry import versions
 from pipelines.project import MODELS_DIR
-from tests.local.conftest import MODELS, SAMPLE_MODEL, BaseRun
+from tests.local.conftest import BUILTIN_MODELS, LOCAL_MODELS, SAMPLE_MODEL, BaseRun
 from tests.local.support import CliRun, copy_run_dir, run_cli
 
 GROUP = "mlops-dev-breast-cancer-models"
@@ -239,7 +239,7 @@ PREDICTION_KEYS = {
 }
 
 
-@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("model", LOCAL_MODELS)
 def test_make_run_trains_gates_registers_and_serves_every_model(
     base_run: BaseRun, model: str
 ) -> None:
@@ -261,3 +261,15 @@ def test_make_run_trains_gates_registers_and_serves_every_model(
     records = prediction["response"]["predictions"]
     assert len(records) == 3
     assert all(set(record) == PREDICTION_KEYS[spec.data.task] for record in records)
+
+
+@pytest.mark.parametrize("model", BUILTIN_MODELS)
+def test_make_run_names_a_builtin_algorithm_model_in_one_line_and_runs_the_others(
+    base_run: BaseRun, model: str
+) -> None:
+    lines = [line for line in base_run.result.out.splitlines() if line.startswith(f"{model}:")]
+    (skipped,) = lines
+    assert skipped.startswith(f"{model}: not run locally: step Tune: the image ")
+    assert "would run its built-in algorithm" in skipped
+    assert f"== {model}\n" not in base_run.result.out
+    assert versions(base_run.run_dir, f"mlops-dev-{model}-models") == []

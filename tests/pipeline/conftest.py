@@ -148,6 +148,9 @@ REGRESSION = Inputs(
     wiring_for("diabetes"),
 )
 
+# A built-in algorithm: no script of ours, gated on the best tuning job's own metric.
+BUILTIN = Inputs(load_model_spec(REPO / "models" / "cancer-linear"), wiring_for("cancer-linear"))
+
 # What the build changes while it runs and must put back.
 BUILD_ENV = (
     "AWS_DEFAULT_REGION",
@@ -333,7 +336,19 @@ def regression_build(build: Build) -> Build:
 
 
 # Fixture names of every build, for tests that hold for all of them.
-ALL_BUILDS = ("build", "variant_build", "untuned_build", "multiclass_build", "regression_build")
+@pytest.fixture(scope="session")
+def builtin_build(build: Build) -> Build:
+    return offline_build(BUILTIN)
+
+
+ALL_BUILDS = (
+    "build",
+    "variant_build",
+    "untuned_build",
+    "multiclass_build",
+    "regression_build",
+    "builtin_build",
+)
 
 
 @pytest.fixture(scope="session")

@@ -1397,3 +1397,35 @@ def test_the_old_single_module_and_cache_module_are_gone():
     assert not (REPO / "pipelines/definition.py").exists()
     assert not (REPO / "pipelines/definition_cache.py").exists()
     assert Path(contract.__file__).parent == REPO / "pipelines/definition"
+
+
+def test_a_builtin_algorithm_is_tuned_and_gated_on_its_own_objective(
+    builtin_build: Build,
+) -> None:
+    steps = builtin_build.steps
+    assert [step["Name"] for step in builtin_build.definition["Steps"]] == [
+        "Preprocess",
+        "Tune",
+        "QualityGate",
+    ]
+    tune = steps["Tune"]["Arguments"]
+    job = tune["TrainingJobDefinition"]
+    # The algorithm's own image and metrics: no script, no metric definitions to send.
+    assert job["AlgorithmSpecification"]["TrainingImage"].endswith("/linear-learner:1")
+    assert "MetricDefinitions" not in job["AlgorithmSpecification"]
+    assert "sagemaker_program" not in job["StaticHyperParameters"]
+    assert job["StaticHyperParameters"]["predictor_type"] == "binary_classifier"
+    assert tune["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"] == {
+        "MetricName": "validation:binary_classification_accuracy",
+        "Type": "Maximize",
+    }
+    (condition,) = steps["QualityGate"]["Arguments"]["Conditions"]
+    assert condition["Type"] == "GreaterThanOrEqualTo"
+    assert condition["LeftValue"] == {
+        "Get": "Steps.Tune.BestTrainingJob.FinalHyperParameterTuningJobObjectiveMetric.Value"
+    }
+    # Registered and served by the same image, with no evaluation report to attach.
+    register = steps["RegisterModel"]["Arguments"]
+    (container,) = register["InferenceSpecification"]["Containers"]
+    assert container["Image"] == job["AlgorithmSpecification"]["TrainingImage"]
+    assert "ModelMetrics" not in register

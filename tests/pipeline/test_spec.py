@@ -155,7 +155,30 @@ SKLEARN_VERSION = OWN_SCRIPTS.replace(
     'framework = "sklearn"', 'framework = "sklearn"\nversion = "0.1"'
 )
 
+LINEAR = BINARY + '[training]\nalgorithm = "linear-learner"\n'
+LINEAR_RANGES = "[tuning.ranges]\nwd = { min = 0.001, max = 1.0 }\n"
 BAD_SPECS = [
+    (
+        "built-in algorithm gated on an evaluator metric",
+        LINEAR + LINEAR_RANGES + '[evaluation]\nmetric = "auc"\nthreshold = 0.9\n',
+        (),
+        [
+            "evaluation.metric = 'auc': a linear-learner model is gated on one of its own binary "
+            "metrics; allowed: validation:objective_loss, validation:binary_classification_accuracy"
+        ],
+    ),
+    (
+        "built-in algorithm without ranges",
+        LINEAR + '[evaluation]\nmetric = "validation:objective_loss"\nthreshold = 0.3\n',
+        (),
+        ["training.algorithm = 'linear-learner': set tuning.ranges (max_jobs may be 1)"],
+    ),
+    (
+        "built-in algorithm with a script",
+        BINARY + '[training]\nalgorithm = "linear-learner"\nentry_point = "train.py"\n',
+        (),
+        ["runs the algorithm's own image: remove training.entry_point"],
+    ),
     (
         "bad task",
         '[data]\ntask = "ranking"\nsample = "sklearn:breast_cancer"\n',
