@@ -335,12 +335,12 @@ def regression_build(build: Build) -> Build:
     return offline_build(REGRESSION)
 
 
-# Fixture names of every build, for tests that hold for all of them.
 @pytest.fixture(scope="session")
 def builtin_build(build: Build) -> Build:
     return offline_build(BUILTIN)
 
 
+# Fixture names of every build, for tests that hold for all of them.
 ALL_BUILDS = (
     "build",
     "variant_build",
