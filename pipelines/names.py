@@ -1,5 +1,5 @@
-"""The physical names of a model's resources, shared by the CDK side that creates them and the
-CLIs that operate them."""
+"""Names the CDK side, the CLIs, the local runner and the review report share: the physical
+names of a model's resources and the resource types they look for."""
 
 from __future__ import annotations
 
@@ -7,6 +7,18 @@ from dataclasses import dataclass
 
 # Every pipeline's step outputs live under s3://<artifact bucket>/pipelines/<model>/.
 PIPELINE_PREFIX = "pipelines"
+PIPELINE_TYPE = "AWS::SageMaker::Pipeline"
+# Resources whose replacement or removal loses (or strands) data: retained on deletion by the
+# stacks, flagged as danger by the review report.
+DATA_BEARING_TYPES = frozenset(
+    {
+        "AWS::S3::Bucket",
+        "AWS::KMS::Key",
+        "AWS::ECR::Repository",
+        "AWS::SageMaker::ModelPackageGroup",
+        "AWS::Logs::LogGroup",
+    }
+)
 # The tag on each AWS::SageMaker::Pipeline naming its model: the local runner selects by it.
 MODEL_TAG = "model"
 

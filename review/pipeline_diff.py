@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-PIPELINE_TYPE = "AWS::SageMaker::Pipeline"
+from pipelines.names import PIPELINE_TYPE
 
 INSTANCE_TYPE = "instance type"
 HYPERPARAMETER_RANGE = "hyperparameter range"

@@ -9,21 +9,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pipelines.names import DATA_BEARING_TYPES
 from review import PROJECT_ROOT, ReviewError
 
 NODE_SCRIPT = PROJECT_ROOT / "tools" / "review" / "template-diff.cjs"
 NODE_TIMEOUT_SECONDS = 300
 
-# Resources whose replacement or removal loses (or strands) data: flagged as danger.
-DATA_BEARING_TYPES = frozenset(
-    {
-        "AWS::S3::Bucket",
-        "AWS::KMS::Key",
-        "AWS::ECR::Repository",
-        "AWS::SageMaker::ModelPackageGroup",
-        "AWS::Logs::LogGroup",
-    }
-)
 ADDED = frozenset({"WILL_CREATE", "WILL_IMPORT"})
 MODIFIED = frozenset({"WILL_UPDATE", "NO_CHANGE"})
 REPLACED = frozenset({"WILL_REPLACE", "MAY_REPLACE"})

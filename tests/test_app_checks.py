@@ -9,6 +9,7 @@ from unittest import mock
 
 import pytest
 
+from pipelines.names import DATA_BEARING_TYPES
 from tests.conftest import VARIANTS, Assembly, Scans, synthesize
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,18 +123,11 @@ def test_cfn_lint_and_checkov_flag_a_flawed_template_and_only_its_flaw(
 
 
 def test_data_bearing_resources_are_retained(dev: Assembly) -> None:
-    data_bearing = {
-        "AWS::S3::Bucket",
-        "AWS::KMS::Key",
-        "AWS::ECR::Repository",
-        "AWS::SageMaker::ModelPackageGroup",
-        "AWS::Logs::LogGroup",
-    }
     resources = [
         resource
         for template in dev.templates().values()
         for resource in template["Resources"].values()
-        if resource["Type"] in data_bearing
+        if resource["Type"] in DATA_BEARING_TYPES
     ]
     # Key, three buckets, two repositories, two Lambda log groups, one registry per model.
     assert len(resources) == 8 + len(dev.settings.models)

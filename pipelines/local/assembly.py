@@ -19,9 +19,8 @@ from typing import Any
 from pipelines.local.cfn import LOCAL_ACCOUNT, Resolver, Stack
 from pipelines.local.errors import AssemblyError, DefinitionError
 from pipelines.local.objectstore import ObjectStore
-from pipelines.names import MODEL_TAG
+from pipelines.names import MODEL_TAG, PIPELINE_TYPE
 
-PIPELINE_TYPE = "AWS::SageMaker::Pipeline"
 SAMPLE_COPY_TYPE = "Custom::SampleDatasetCopy"
 # A zip asset always gets the same bytes, so re-publishing it never looks like a change.
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
