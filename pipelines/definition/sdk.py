@@ -19,6 +19,8 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
+from pipelines.environment import temporary_environment
+
 # The SDK's own config, passed explicitly so no ~/.config/sagemaker/config.yaml is read, with
 # telemetry (an STS call plus an HTTPS GET per run()/train()/build()/register()) turned off.
 SDK_CONFIG: dict[str, Any] = {
@@ -50,25 +52,6 @@ _SDK_WARNINGS = (
     r"Running within a PipelineSession",
     r"Lambda function won't be updated",
 )
-
-
-@contextlib.contextmanager
-def _environment(values: dict[str, str | None]) -> Iterator[None]:
-    """Set (or, for None, unset) environment variables for the build only."""
-    previous = {name: os.environ.get(name) for name in values}
-
-    def apply(settings: dict[str, str | None]) -> None:
-        for name, value in settings.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-    apply(values)
-    try:
-        yield
-    finally:
-        apply(previous)
 
 
 # The SDK's loggers: besides INFO chatter ("Applied value from config key ...", "Not applying
@@ -186,7 +169,7 @@ def _no_studio_project_tags() -> Iterator[None]:
 def offline_sdk(region: str) -> Iterator[None]:
     """Everything a build needs around it, undone afterwards."""
     with (
-        _environment({**_OFFLINE_ENV, "AWS_DEFAULT_REGION": region}),
+        temporary_environment({**_OFFLINE_ENV, "AWS_DEFAULT_REGION": region}),
         _quiet_sdk(),
         _memoized_config_validation(),
         _no_studio_project_tags(),

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import os
 import sys
 import threading
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from pipelines.environment import temporary_environment
 from pipelines.local.assembly import LambdaFunction
 from pipelines.local.errors import DefinitionError, StepError
 from pipelines.local.graph import StepNode
@@ -136,13 +136,14 @@ def _outputs(step: str, definition: Mapping[str, Any], result: Any) -> dict[str,
     return values
 
 
-@contextlib.contextmanager
-def _aws_environment(region: str, account: str, function_env: Mapping[str, str]) -> Iterator[None]:
-    previous = {name: os.environ.get(name) for name in (*_AWS_VARIABLES, *function_env)}
-    for name in _AWS_VARIABLES:
-        os.environ.pop(name, None)
-    os.environ.update(
+def _aws_environment(
+    region: str, account: str, function_env: Mapping[str, str]
+) -> contextlib.AbstractContextManager[None]:
+    """The Lambda runtime's environment for the call: no credentials or profile of the
+    machine's, dummy keys, the stack's region and account (for moto)."""
+    return temporary_environment(
         {
+            **dict.fromkeys(_AWS_VARIABLES),
             **function_env,
             "AWS_ACCESS_KEY_ID": "local-testing",
             "AWS_SECRET_ACCESS_KEY": "local-testing",
@@ -151,14 +152,6 @@ def _aws_environment(region: str, account: str, function_env: Mapping[str, str])
             "MOTO_ACCOUNT_ID": account,
         }
     )
-    try:
-        yield
-    finally:
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def prewarm() -> None:

@@ -36,6 +36,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from pipelines.environment import temporary_environment
+
 # Thread-count variables of the numeric libraries, fixed when the server loads them.
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 _lock = threading.Lock()
@@ -186,16 +188,9 @@ class WarmPool:
                 _signature = None
             if _signature is None:
                 self._context.set_forkserver_preload(["pipelines.local.warmpool", *self.modules])
-                saved = {name: os.environ.get(name) for name in _THREAD_VARIABLES}
-                os.environ.update({name: str(self.threads) for name in _THREAD_VARIABLES})
-                try:
+                threads = dict.fromkeys(_THREAD_VARIABLES, str(self.threads))
+                with temporary_environment(threads):
                     multiprocessing.forkserver.ensure_running()
-                finally:
-                    for name, value in saved.items():
-                        if value is None:
-                            os.environ.pop(name, None)
-                        else:
-                            os.environ[name] = value
                 _signature = wanted
             return _signature == wanted
 
