@@ -1,4 +1,4 @@
-"""Operate the deployed SageMaker pipeline from the command line (plain boto3).
+"""Operate a model's deployed SageMaker pipeline from the command line (plain boto3).
 
     python -m pipelines.cli start [--pipeline NAME] [--param Name=value ...] [--display-name X]
                                   [--follow] [--poll-seconds N]
@@ -6,10 +6,12 @@
     python -m pipelines.cli approve [--group NAME] [--version N]
     python -m pipelines.cli definition [--pipeline NAME] --out FILE
 
-Every command also takes ``--prefix`` (the project prefix, default ``mlops-dev``; it names the
-pipeline ``<prefix>-pipeline`` and the model package group ``<prefix>-models``) and ``--region``
-(default: the normal boto3 chain). Uses your AWS credentials. A user error (bad argument, missing
-pipeline or group, a failed AWS call) prints one ``error: ...`` line on stderr and exits non-zero.
+Every command also takes ``--prefix`` (the project prefix, default ``mlops-dev``) and
+``--model`` (a folder under models/, default ``breast-cancer``), which name the pipeline
+``<prefix>-<model>-pipeline`` and the model package group ``<prefix>-<model>-models``, and
+``--region`` (default: the normal boto3 chain). Uses your AWS credentials. A user error (bad
+argument, missing pipeline or group, a failed AWS call) prints one ``error: ...`` line on stderr
+and exits non-zero.
 
 The module imports neither aws_cdk nor sagemaker and does nothing at import time.
 """

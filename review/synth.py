@@ -116,8 +116,10 @@ def seed_build_cache(source_root: Path, tree: Path) -> None:
         and (source_root / generator).is_file()
         and (tree / generator).read_bytes() == (source_root / generator).read_bytes()
     ):
-        for csv in cache.glob("breast-cancer-sklearn-*.csv"):
-            shutil.copy2(csv, tree / ".build" / csv.name)
+        samples = tree / ".build" / "samples"
+        samples.mkdir(parents=True, exist_ok=True)
+        for csv in cache.glob("samples/*-sklearn-*.csv"):
+            shutil.copy2(csv, samples / csv.name)
 
 
 def _tail(text: str, replacements: Mapping[str, str]) -> str:

@@ -5,6 +5,7 @@ SageMaker's step cache keeps hitting."""
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import tarfile
 from collections.abc import Mapping
@@ -21,8 +22,9 @@ STEPS_DIR = Path(__file__).resolve().parents[2] / "pipelines" / "steps"
 _NOT_BUNDLED = {SPEC_FILE, "__pycache__"}
 
 
-def deterministic_tarball(files: Mapping[str, Path], destination: Path) -> Path:
-    """A tar.gz whose bytes depend only on the files' names and contents (no times, owners)."""
+def deterministic_tarball(files: Mapping[str, Path], directory: Path) -> Path:
+    """A tar.gz whose bytes depend only on the files' names and contents (no times, owners),
+    named by those bytes: concurrent synths sharing ``directory`` never overwrite each other's."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
         for name in sorted(files):
@@ -31,7 +33,8 @@ def deterministic_tarball(files: Mapping[str, Path], destination: Path) -> Path:
             info.size, info.mode, info.mtime = len(data), 0o644, 0
             archive.addfile(info, io.BytesIO(data))
     compressed = gzip.compress(buffer.getvalue(), compresslevel=9, mtime=0)
-    if not destination.exists() or destination.read_bytes() != compressed:
+    destination = directory / f"{hashlib.sha256(compressed).hexdigest()}.tar.gz"
+    if not destination.exists():
         write_atomically(destination, compressed)
     return destination
 
@@ -39,20 +42,26 @@ def deterministic_tarball(files: Mapping[str, Path], destination: Path) -> Path:
 def source_files(spec: ModelSpec, model_dir: Path) -> dict[str, Path]:
     """What the training and serving containers get: the shipped trainer and serving script,
     or every file of the model's source folder (by relative name)."""
+    root = model_dir / spec.training.source_dir
     if spec.training.uses_shipped_trainer:
         shipped = [spec.entry_point, spec.inference_script]
         files = {name: STEPS_DIR / name for name in shipped}
         if spec.training.inference is not None:
-            files[spec.training.inference] = model_dir / spec.training.inference
+            files[spec.training.inference] = root / spec.training.inference
         return files
-    root = model_dir / spec.training.source_dir
     return {
         path.relative_to(root).as_posix(): path
         for path in sorted(root.rglob("*"))
-        if path.is_file()
-        and not _NOT_BUNDLED & set(path.relative_to(root).parts)
-        and path.suffix != ".pyc"
+        if path.is_file() and _bundled(path.relative_to(root), spec)
     }
+
+
+def _bundled(relative: Path, spec: ModelSpec) -> bool:
+    # Hidden files (editor swaps, .DS_Store, notebook checkpoints) and the sample data would
+    # make the bundle, and so the definition, differ between machines for no reason.
+    if any(part.startswith(".") or part in _NOT_BUNDLED for part in relative.parts):
+        return False
+    return relative.suffix != ".pyc" and relative.as_posix() != spec.data.sample
 
 
 class ModelCode(Construct):
@@ -68,11 +77,5 @@ class ModelCode(Construct):
         self.evaluate = s3_assets.Asset(self, "Evaluate", path=str(STEPS_DIR / "evaluate.py"))
         # The framework container runs `sagemaker_program` from the tar.gz named by
         # `sagemaker_submit_directory`; the endpoint and the evaluator reuse the bundle.
-        bundle = deterministic_tarball(
-            source_files(spec, model_dir), build_dir / "sources" / f"{spec.name}.tar.gz"
-        )
+        bundle = deterministic_tarball(source_files(spec, model_dir), build_dir / "sources")
         self.source = s3_assets.Asset(self, "Source", path=str(bundle))
-
-    @property
-    def assets(self) -> list[s3_assets.Asset]:
-        return [self.preprocess, self.evaluate, self.source]

@@ -75,8 +75,10 @@ class PipelineStack(Stack):
                 autoscaling_function=autoscaling.function,
                 approval_status=settings.pipeline.approval_status,
                 data_capture=settings.pipeline.data_capture,
+                # The spec's own description, else what every pipeline does.
                 description=(
-                    f"{spec.name}: train, tune, evaluate, register and deploy ({settings.env_name})"
+                    f"{spec.description or spec.name + ': train, evaluate, register, deploy'} "
+                    f"({settings.env_name})"
                 ),
             )
             model.pipeline.node.add_dependency(samples.resources[spec.name])

@@ -22,7 +22,13 @@ from pipelines.definition.spec import ModelSpec
 from pipelines.files import write_atomically
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-SDK_PACKAGES = ("sagemaker", "sagemaker-core", "sagemaker-mlops", "sagemaker-train")
+SDK_PACKAGES = (
+    "sagemaker",
+    "sagemaker-core",
+    "sagemaker-mlops",
+    "sagemaker-serve",
+    "sagemaker-train",
+)
 
 
 @cache

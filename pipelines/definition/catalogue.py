@@ -16,8 +16,6 @@ from pipelines.files import write_atomically
 from pipelines.project import BUILD_DIR
 
 ENUM_SHAPES = ("TrainingInstanceType", "ProcessingInstanceType", "ProductionVariantInstanceType")
-# Script-mode frameworks: the image that trains is the image that serves.
-FRAMEWORKS = ("xgboost", "sklearn", "pytorch")
 
 
 def _read_botocore_facts() -> dict[str, list[str]]:

@@ -55,10 +55,12 @@ class SpecError(Exception):
     """A user mistake in a model spec: the message is the one line shown to the user."""
 
 
+_RELATIVE_PATTERN = r"(?!/)(?!.*(^|/)\.\.(/|$))[\w./-]+"
+_RELATIVE = re.compile(_RELATIVE_PATTERN)
 RelativeFile = Annotated[
     str,
     pattern(
-        r"(?!/)(?!.*(^|/)\.\.(/|$))[\w./-]+",
+        _RELATIVE_PATTERN,
         "a path inside the model folder (no leading '/', no '..')",
     ),
 ]
@@ -84,10 +86,10 @@ class DataSpec(Section):
                     f"allowed: {', '.join('sklearn:' + s for s in SKLEARN_SAMPLES)} or a .csv "
                     "file in the model folder"
                 )
-        elif not self.sample.endswith(".csv"):
+        elif not self.sample.endswith(".csv") or not _RELATIVE.fullmatch(self.sample):
             raise ValueError(
                 f"data.sample = {self.sample!r}: must be sklearn:<data set> or a .csv file in "
-                "the model folder"
+                "the model folder (no leading '/', no '..')"
             )
         return self
 
@@ -188,6 +190,15 @@ class Range(Section):
             float(self.min).is_integer() and float(self.max).is_integer()
         ):
             raise ValueError("an integer range needs whole-number min and max")
+        elif self.scaling == "Logarithmic" and self.min <= 0:
+            raise ValueError(f"a Logarithmic range needs min > 0, got {self.min}")
+        elif self.scaling == "ReverseLogarithmic" and (
+            self.type == "integer" or self.min < 0 or self.max >= 1
+        ):
+            raise ValueError(
+                "a ReverseLogarithmic range must be continuous within [0, 1), got "
+                f"{self.type} {self.min}..{self.max}"
+            )
         return self
 
 
@@ -271,6 +282,11 @@ class ModelSpec(Section):
     def _consistent(self) -> ModelSpec:
         if self.training.algorithm is not None:
             return self._builtin_consistent(self.training.algorithm)
+        if self.data.label in self.preprocessing.categorical:
+            raise ValueError(
+                f"preprocessing.categorical lists the label {self.data.label!r}; list features "
+                "only (classification labels are encoded by the task)"
+            )
         metrics = contract.TASK_METRICS[self.data.task]
         if self.evaluation.metric is not None and self.evaluation.metric not in metrics:
             raise ValueError(
@@ -310,6 +326,10 @@ class ModelSpec(Section):
             )
         if self.evaluation.threshold is None:
             raise ValueError("evaluation.threshold is required with training.algorithm")
+        if self.data.task == "multiclass" and "num_classes" not in self.training.hyperparameters:
+            raise ValueError(
+                f"training.hyperparameters.num_classes is required for a multiclass {algorithm}"
+            )
         tuning = self.tuning
         if tuning is None or not tuning.enabled or not tuning.ranges:
             raise ValueError(
@@ -502,4 +522,13 @@ def discover_models(
             f"setting models.{unknown[0]}: no such model folder; models are "
             f"{', '.join(folder.name for folder in folders)}"
         )
+    by_words: dict[str, str] = {}
+    for folder in folders:
+        words = folder.name.replace("-", "")
+        if words in by_words:
+            raise SpecError(
+                f"models/{folder.name}: its name differs from models/{by_words[words]} only in "
+                "hyphens, so their stack outputs would collide; rename one"
+            )
+        by_words[words] = folder.name
     return tuple(load_model_spec(folder, overrides.get(folder.name)) for folder in folders)

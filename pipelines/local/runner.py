@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from pipelines.environment import environment_snapshot
 from pipelines.local.assembly import load_assembly, populate_store
 from pipelines.local.cache import KEY_ATTRIBUTES, CacheEntry, StepCache, cache_config, cache_key
 from pipelines.local.control import ConditionExecutor, FailExecutor
@@ -232,7 +233,7 @@ def run_pipeline(options: RunOptions, out: TextIO) -> RunResult:
         store=store,
         assembly=assembly,
         hosting=Hosting(),
-        base_env=dict(os.environ),
+        base_env=environment_snapshot(),
         # Each of the steps that may run at once gets an equal share of the machine.
         cpus=max(1, (os.cpu_count() or 1) // options.max_parallel_steps),
         report=reporter.line,

@@ -159,6 +159,40 @@ LINEAR = BINARY + '[training]\nalgorithm = "linear-learner"\n'
 LINEAR_RANGES = "[tuning.ranges]\nwd = { min = 0.001, max = 1.0 }\n"
 BAD_SPECS = [
     (
+        "logarithmic range from zero",
+        BINARY + '[tuning.ranges]\neta = { min = 0, max = 0.3, scaling = "Logarithmic" }\n',
+        (),
+        ["a Logarithmic range needs min > 0, got 0"],
+    ),
+    (
+        "reverse-logarithmic range beyond 1",
+        BINARY
+        + '[tuning.ranges]\nsubsample = { min = 0.5, max = 1.0, scaling = "ReverseLogarithmic" }\n',
+        (),
+        ["a ReverseLogarithmic range must be continuous within [0, 1)"],
+    ),
+    (
+        "label listed as categorical",
+        BINARY + '[preprocessing]\ncategorical = ["target"]\n',
+        (),
+        ["preprocessing.categorical lists the label 'target'"],
+    ),
+    (
+        "sample outside the folder",
+        '[data]\ntask = "binary"\nsample = "../other/data.csv"\n',
+        (),
+        ["data.sample = '../other/data.csv': must be sklearn:<data set> or a .csv file"],
+    ),
+    (
+        "multiclass built-in without num_classes",
+        '[data]\ntask = "multiclass"\nsample = "sklearn:wine"\n'
+        '[training]\nalgorithm = "linear-learner"\n'
+        + LINEAR_RANGES
+        + '[evaluation]\nmetric = "validation:multiclass_accuracy"\nthreshold = 0.8\n',
+        (),
+        ["training.hyperparameters.num_classes is required for a multiclass linear-learner"],
+    ),
+    (
         "built-in algorithm gated on an evaluator metric",
         LINEAR + LINEAR_RANGES + '[evaluation]\nmetric = "auc"\nthreshold = 0.9\n',
         (),
@@ -691,3 +725,15 @@ def test_the_repository_s_models_include_the_shipped_example():
     )
     assert "breast-cancer" in folders
     assert (REPO / "models" / "breast-cancer" / "model.toml").is_file()
+
+
+def test_model_names_that_differ_only_in_hyphens_are_refused(tmp_path: Path) -> None:
+    # Their stack outputs (PipelineName<Model>) would be the same.
+    for name in ("churn-2", "churn2"):
+        model_folder(tmp_path, BINARY, name=name)
+    with pytest.raises(SpecError) as raised:
+        discover_models(tmp_path)
+    assert str(raised.value) == (
+        "models/churn2: its name differs from models/churn-2 only in hyphens, so their stack "
+        "outputs would collide; rename one"
+    )
