@@ -53,7 +53,15 @@ STACK = "Pipeline"
 FOUNDATION = "Foundation"
 MODEL = "BreastCancer"  # the outputs of models/breast-cancer carry this suffix
 PIPELINE_ROLE_OUTPUT = f"PipelineRoleArn{MODEL}"
-AUTOSCALING_FUNCTION = "Registers autoscaling for the pipelines' endpoints"
+SAMPLE_MODEL = "breast-cancer"
+
+
+def autoscaling_function(model: str) -> str:
+    """The Description of a model's autoscaling Lambda (one per model)."""
+    return f"Registers autoscaling for the {model} model's endpoint"
+
+
+AUTOSCALING_FUNCTION = autoscaling_function(SAMPLE_MODEL)
 COPIER_FUNCTION = "Copies the models' sample datasets into the data bucket"
 LAMBDA_ROLE_PREFIX = "Runs the Lambda function: "
 ROLE_KEYS = ("pipeline", "autoscaling", "copier")
@@ -468,8 +476,13 @@ def test_the_stack_has_exactly_the_roles_the_tables_cover(
     matrix = matrices[variant]
     covered = {role_of(matrix, key).logical_id for key in ROLE_KEYS}
     assert len(covered) == len(ROLE_KEYS), "two tables resolve to the same role"
-    # The other models' pipeline roles are held to the sample's table by the next test.
-    others = {role.logical_id for _, role in other_pipeline_roles(matrix)}
+    # The other models' pipeline and autoscaling roles are held to the sample's tables by the
+    # next test.
+    others = {
+        role.logical_id
+        for model, pipeline in other_pipeline_roles(matrix)
+        for role in (pipeline, matrix.lambda_function(autoscaling_function(model)).role)
+    }
     # A new role fails here until it gets its own table.
     assert set(matrix.resolver.resources_of_type("AWS::IAM::Role")) == covered | others
     for key in ROLE_KEYS:
@@ -477,12 +490,21 @@ def test_the_stack_has_exactly_the_roles_the_tables_cover(
 
 
 def other_pipeline_roles(matrix: PolicyMatrix) -> list[tuple[str, Role]]:
-    """(output suffix, role) of every model's pipeline role except the sample's."""
+    """(model, pipeline role) of every model except the sample."""
     return [
-        (name.removeprefix("PipelineRoleArn"), matrix.role_from_output(name))
+        (_kebab(name.removeprefix("PipelineRoleArn")), matrix.role_from_output(name))
         for name in matrix.resolver.template["Outputs"]
         if name.startswith("PipelineRoleArn") and name != PIPELINE_ROLE_OUTPUT
     ]
+
+
+def grants(matrix: PolicyMatrix, role: Role, model: str) -> str:
+    """The role's allow statements as JSON, with the model's own generated ARNs (its Lambda
+    and that Lambda's log group) as placeholders, so two models' roles compare by shape."""
+    function = matrix.lambda_function(autoscaling_function(model))
+    text = json.dumps(role.allow_statements(), sort_keys=True)
+    text = text.replace(function.arn, "{autoscaling_function}")
+    return text.replace(str(function.log_group_arn).removesuffix(":*"), "{autoscaling_logs}")
 
 
 def _kebab(pascal: str) -> str:
@@ -496,14 +518,18 @@ def test_every_model_pipeline_role_is_the_sample_role_with_its_own_names(
     # The table above proves the sample's role; every other model's role must grant exactly
     # the same, with its own model's prefix, group and endpoint in place of the sample's.
     matrix = matrices[variant]
-    sample = json.dumps(role_of(matrix, "pipeline").allow_statements(), sort_keys=True)
+    samples = {
+        key: grants(matrix, role_of(matrix, key), SAMPLE_MODEL)
+        for key in ("pipeline", "autoscaling")
+    }
     others = other_pipeline_roles(matrix)
     assert len(others) == len(matrix.resolver.template["Outputs"]) // 5 - 1
-    for suffix, role in others:
-        model = _kebab(suffix)
-        expected = sample.replace("breast-cancer", model)
-        assert json.dumps(role.allow_statements(), sort_keys=True) == expected, model
-        assert model in expected
+    for model, pipeline in others:
+        autoscaling = matrix.lambda_function(autoscaling_function(model)).role
+        for key, role in (("pipeline", pipeline), ("autoscaling", autoscaling)):
+            expected = samples[key].replace(SAMPLE_MODEL, model)
+            assert grants(matrix, role, model) == expected, (model, key)
+            assert model in expected
 
 
 @pytest.mark.parametrize("variant", ALL_VARIANTS)
@@ -512,8 +538,9 @@ def test_lambda_roles_are_described_as_running_their_function_and_trust_only_lam
 ) -> None:
     matrix = matrices[variant]
     functions = matrix.lambda_functions()
+    models = [SAMPLE_MODEL, *(model for model, _ in other_pipeline_roles(matrix))]
     assert sorted(function.description or "" for function in functions) == sorted(
-        [AUTOSCALING_FUNCTION, COPIER_FUNCTION]
+        [*map(autoscaling_function, models), COPIER_FUNCTION]
     )
     described = {
         role.logical_id

@@ -1,34 +1,31 @@
-"""The Lambda the pipeline's last step calls to put target tracking on the new endpoint."""
+"""The Lambda a model pipeline's last step calls to put target tracking on its endpoint."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from infra.config import PROJECT_ROOT
 from infra.constructs.acknowledgments import acknowledge, wildcard_resource_finding
 from infra.constructs.lambda_function import ProjectFunction
+from pipelines.project import PROJECT_ROOT
 
 AUTOSCALING_SLR_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
 
 
 class EndpointAutoscaling(Construct):
-    """Registers the variants of the given endpoints (one per model) with Application Auto
-    Scaling, and nothing else."""
+    """Registers one endpoint's variant with Application Auto Scaling, and nothing else."""
 
     def __init__(
-        self, scope: Construct, id_: str, *, endpoint_names: Sequence[str], key: kms.IKey
+        self, scope: Construct, id_: str, *, model: str, endpoint_name: str, key: kms.IKey
     ) -> None:
         super().__init__(scope, id_)
         stack = Stack.of(self)
         lambda_function = ProjectFunction(
             self,
             "Handler",
-            description="Registers autoscaling for the pipelines' endpoints",
+            description=f"Registers autoscaling for the {model} model's endpoint",
             code_directory=str(PROJECT_ROOT / "pipelines" / "lambdas"),
             handler="endpoint_autoscaling.handler",
             key=key,
@@ -39,12 +36,11 @@ class EndpointAutoscaling(Construct):
         role = lambda_function.role
         # Application Auto Scaling checks that its caller may itself read the endpoint and
         # change its instance count before it registers the variant.
-        endpoint_configs = [
-            stack.format_arn(
-                service="sagemaker", resource="endpoint-config", resource_name=f"{name}-config*"
-            )
-            for name in endpoint_names
-        ]
+        endpoint_configs = stack.format_arn(
+            service="sagemaker",
+            resource="endpoint-config",
+            resource_name=f"{endpoint_name}-config*",
+        )
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="ReadAndResizeTheEndpoint",
@@ -54,13 +50,10 @@ class EndpointAutoscaling(Construct):
                     "sagemaker:UpdateEndpointWeightsAndCapacities",
                 ],
                 resources=[
-                    *(
-                        stack.format_arn(
-                            service="sagemaker", resource="endpoint", resource_name=name
-                        )
-                        for name in endpoint_names
+                    stack.format_arn(
+                        service="sagemaker", resource="endpoint", resource_name=endpoint_name
                     ),
-                    *endpoint_configs,
+                    endpoint_configs,
                 ],
             )
         )
@@ -84,15 +77,12 @@ class EndpointAutoscaling(Construct):
                 },
             )
         )
-        alarms = [
-            stack.format_arn(
-                service="cloudwatch",
-                resource="alarm",
-                resource_name=f"TargetTracking-endpoint/{name}/*",
-                arn_format=ArnFormat.COLON_RESOURCE_NAME,
-            )
-            for name in endpoint_names
-        ]
+        alarms = stack.format_arn(
+            service="cloudwatch",
+            resource="alarm",
+            resource_name=f"TargetTracking-endpoint/{endpoint_name}/*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="ManageTargetTrackingAlarms",
@@ -102,7 +92,7 @@ class EndpointAutoscaling(Construct):
                     "cloudwatch:DescribeAlarms",
                     "cloudwatch:DeleteAlarms",
                 ],
-                resources=alarms,
+                resources=[alarms],
             )
         )
         role.add_to_policy(
@@ -130,17 +120,15 @@ class EndpointAutoscaling(Construct):
             "Application Auto Scaling targets and policies have generated IDs; conditions "
             "confine the calls to the SageMaker variant-count dimension",
         )
-        for configs in endpoint_configs:
-            acknowledge(
-                policy,
-                wildcard_resource_finding(self, configs),
-                "The pipeline's endpoint-config step suffixes the configured name per "
-                "execution; the role may only describe this endpoint's configs",
-            )
-        for alarm in alarms:
-            acknowledge(
-                policy,
-                wildcard_resource_finding(self, alarm),
-                "Target tracking names its alarms itself, with a suffix; the role may manage "
-                "only alarms of this endpoint",
-            )
+        acknowledge(
+            policy,
+            wildcard_resource_finding(self, endpoint_configs),
+            "The pipeline's endpoint-config step suffixes the configured name per execution; "
+            "the role may only describe this endpoint's configs",
+        )
+        acknowledge(
+            policy,
+            wildcard_resource_finding(self, alarms),
+            "Target tracking names its alarms itself, with a suffix; the role may manage only "
+            "alarms of this endpoint",
+        )

@@ -1,5 +1,6 @@
 """Everything one model adds to the pipeline stack: its step code, the role its pipeline runs
-as, its model package group and the pipeline itself. Construct IDs and physical names carry
+as, the Lambda that puts autoscaling on its endpoint, its model package group and the
+pipeline itself. Construct IDs and physical names carry
 the model's name, so adding a model never renames or replaces another model's resources."""
 
 from __future__ import annotations
@@ -8,10 +9,10 @@ from pathlib import Path
 
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from infra.constructs.endpoint_autoscaling import EndpointAutoscaling
 from infra.constructs.model_code import ModelCode
 from infra.constructs.pipeline_role import PipelineRole
 from infra.constructs.sagemaker_pipeline import SageMakerPipeline, StandIns
@@ -37,13 +38,21 @@ class ModelPipeline(Construct):
         execution_role: iam.IRole,
         artifact_bucket: s3.IBucket,
         key: kms.IKey,
-        autoscaling_function: lambda_.IFunction,
         approval_status: str,
         data_capture: bool,
         description: str,
     ) -> None:
         super().__init__(scope, id_)
         code = ModelCode(self, "Code", spec=spec, model_dir=model_dir, build_dir=build_dir)
+        # One per model: the event names the endpoint, so a Lambda shared by several models
+        # would let any model's pipeline resize every other model's endpoint.
+        autoscaling_function = EndpointAutoscaling(
+            self,
+            "EndpointAutoscaling",
+            model=spec.name,
+            endpoint_name=names.endpoint,
+            key=key,
+        ).function
         self.role = PipelineRole(
             self,
             "PipelineRole",

@@ -1,5 +1,5 @@
-"""The pipeline stack: one pipeline and model registry per declared model, plus what the
-models share (the sample-data copier and the autoscaling Lambda)."""
+"""The pipeline stack: one pipeline, model registry, role and autoscaling Lambda per declared
+model, plus the sample-data copier they share."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.config import BUILD_DIR, MODELS_DIR, Settings
-from infra.constructs.endpoint_autoscaling import EndpointAutoscaling
 from infra.constructs.model_pipeline import ModelPipeline
 from infra.constructs.sample_dataset import SampleDatasets, sample_key
 from infra.stacks.foundation import FoundationStack, storage_bucket_names
@@ -51,12 +50,6 @@ class PipelineStack(Stack):
             data_bucket=data_bucket,
             key=foundation.key,
         )
-        autoscaling = EndpointAutoscaling(
-            self,
-            "EndpointAutoscaling",
-            endpoint_names=[model.endpoint for model in names.values()],
-            key=foundation.key,
-        )
         self.models: dict[str, ModelPipeline] = {}
         for spec in settings.models:
             model = ModelPipeline(
@@ -72,7 +65,6 @@ class PipelineStack(Stack):
                 execution_role=foundation.execution_role,
                 artifact_bucket=artifact_bucket,
                 key=foundation.key,
-                autoscaling_function=autoscaling.function,
                 approval_status=settings.pipeline.approval_status,
                 data_capture=settings.pipeline.data_capture,
                 # The spec's own description, else what every pipeline does.
