@@ -146,3 +146,16 @@ def test_readme_diagram_is_generated_from_the_synthesized_definition(
     readme = (ROOT / "README.md").read_text()
     diagram = definition_to_mermaid(json.dumps(definition))
     assert f"```mermaid\n{diagram.strip()}\n```" in readme
+
+
+def test_a_builtin_algorithm_model_ships_only_its_preprocessing_script(dev: Assembly) -> None:
+    # No evaluator and no source bundle: the algorithm trains, is judged and serves itself.
+    # (Read from the construct tree: the asset manifest merges files with equal content.)
+    tree = json.loads((dev.directory / "tree.json").read_text())
+    models = tree["tree"]["children"]["Pipeline"]["children"]
+
+    def code_assets(model: str) -> list[str]:
+        return sorted(models[f"Model-{model}"]["children"]["Code"]["children"])
+
+    assert code_assets("cancer-linear") == ["Preprocess"]
+    assert code_assets("wine") == ["Evaluate", "Preprocess", "Source"]

@@ -74,6 +74,10 @@ class ModelCode(Construct):
         script = spec.preprocessing.script
         preprocess = model_dir / script if script else STEPS_DIR / "preprocess.py"
         self.preprocess = s3_assets.Asset(self, "Preprocess", path=str(preprocess))
+        self.evaluate: s3_assets.Asset | None = None
+        self.source: s3_assets.Asset | None = None
+        if spec.training.algorithm is not None:
+            return  # A built-in algorithm trains, is judged and serves with its own code.
         self.evaluate = s3_assets.Asset(self, "Evaluate", path=str(STEPS_DIR / "evaluate.py"))
         # The framework container runs `sagemaker_program` from the tar.gz named by
         # `sagemaker_submit_directory`; the endpoint and the evaluator reuse the bundle.

@@ -10,6 +10,7 @@ from pathlib import Path
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from infra.constructs.endpoint_autoscaling import EndpointAutoscaling
@@ -66,8 +67,10 @@ class ModelPipeline(Construct):
         ).role
         stand_ins = StandIns()
 
-        def asset_uri(asset: object) -> str:
-            return stand_ins.s3_uri(asset.s3_bucket_name, asset.s3_object_key)  # type: ignore[attr-defined]
+        def asset_uri(asset: s3_assets.Asset | None) -> str | None:
+            if asset is None:
+                return None
+            return stand_ins.s3_uri(asset.s3_bucket_name, asset.s3_object_key)
 
         wiring = PipelineWiring(
             pipeline_name=names.pipeline,
@@ -77,7 +80,9 @@ class ModelPipeline(Construct):
             artifact_prefix=names.artifact_prefix,
             kms_key_arn=stand_ins.arn(key.key_arn, "arn:aws:kms:us-east-1:000000000000:key/{}"),
             default_input_uri=spec.data.input_uri or stand_ins.s3_uri(data_bucket_name, sample_key),
-            preprocess_code_uri=asset_uri(code.preprocess),
+            preprocess_code_uri=stand_ins.s3_uri(
+                code.preprocess.s3_bucket_name, code.preprocess.s3_object_key
+            ),
             evaluate_code_uri=asset_uri(code.evaluate),
             source_uri=asset_uri(code.source),
             model_package_group=names.model_package_group,

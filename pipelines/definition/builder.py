@@ -25,6 +25,9 @@ def _build(spec: ModelSpec, wiring: PipelineWiring) -> str:
     from sagemaker.core.workflow.pipeline_definition_config import PipelineDefinitionConfig
     from sagemaker.mlops.workflow import Pipeline
 
+    script_mode = spec.training.algorithm is None
+    if script_mode and (wiring.source_uri is None or wiring.evaluate_code_uri is None):
+        raise ValueError(f"{spec.name}: script mode needs the wiring's source and evaluator")
     session = sdk.session(bucket=wiring.artifact_bucket, region=wiring.region)
     ctx = BuildContext(spec, wiring, session, pipeline_parameters(spec, wiring))
     step_preprocess = preprocess_step(ctx)

@@ -31,9 +31,10 @@ class PipelineWiring:
     kms_key_arn: str
     default_input_uri: str
     preprocess_code_uri: str
-    evaluate_code_uri: str
-    # The tar.gz with the entry point and the serving script (script mode).
-    source_uri: str
+    # The shipped evaluator and the tar.gz with the entry point and the serving script:
+    # script mode only (None for a built-in algorithm, which uses neither).
+    evaluate_code_uri: str | None
+    source_uri: str | None
     model_package_group: str
     autoscaling_lambda_arn: str
     endpoint_name: str

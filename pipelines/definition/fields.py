@@ -59,9 +59,9 @@ ApprovalStatus = Annotated[
 ]
 
 
-def describe_error(error: ErrorDetails, *, prefix: str = "", known: Iterable[str] = ()) -> str:
+def describe_error(error: ErrorDetails, *, known: Iterable[str] = ()) -> str:
     """One line naming the setting, the value and what is allowed."""
-    location = prefix + ".".join(str(part) for part in error["loc"])
+    location = ".".join(str(part) for part in error["loc"])
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "value_error" and isinstance(error["input"], dict):
         # A rule across several fields of one section: the message names them itself.

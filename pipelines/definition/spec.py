@@ -204,11 +204,15 @@ class Range(Section):
 
 class Objective(Section):
     metric: str = Field(min_length=1, max_length=255)
-    regex: str = Field(min_length=1, max_length=500)
+    # The MetricDefinitions regex that reads the value from the job's log; a built-in
+    # algorithm reports its metrics itself and takes none.
+    regex: str | None = Field(default=None, min_length=1, max_length=500)
     direction: contract.Direction
 
     @model_validator(mode="after")
     def _one_group(self) -> Objective:
+        if self.regex is None:
+            return self
         try:
             groups = re.compile(self.regex).groups
         except re.error as error:
@@ -303,6 +307,10 @@ class ModelSpec(Section):
                 "training.hyperparameters.task: the shipped trainer takes its task from "
                 f"data.task ({self.data.task!r}); remove it here"
             )
+        if tuning is not None and tuning.objective is not None and tuning.objective.regex is None:
+            raise ValueError(
+                "tuning.objective.regex is required: it reads the objective from the job's log"
+            )
         own_trainer = not self.training.uses_shipped_trainer
         if (
             tuning is not None
@@ -382,10 +390,7 @@ class ModelSpec(Section):
         if self.tuning is not None and self.tuning.objective is not None:
             return self.tuning.objective
         if self.training.algorithm is not None:
-            # The algorithm emits its metrics itself; the regex is never sent for it.
-            return Objective(
-                metric=self.gate_metric, regex="(unused)", direction=self.gate_direction
-            )
+            return Objective(metric=self.gate_metric, direction=self.gate_direction)
         metric, direction = contract.TRAINER_METRIC[self.data.task]
         return Objective(
             metric=f"validation:{metric}",

@@ -66,7 +66,7 @@ def _trainer(ctx: BuildContext, *, checkpoints: bool) -> Any:
             **spec.hyperparameters,
         },
     )
-    if training.algorithm is not None:
+    if objective.regex is None:
         # A built-in algorithm reports its metrics itself; SageMaker rejects definitions.
         return trainer
     return trainer.with_metric_definitions(
@@ -134,12 +134,14 @@ def tuning_step(ctx: BuildContext, step_preprocess: Any) -> Any:
             return request
 
     objective = spec.objective
-    definitions = [{"Name": objective.metric, "Regex": objective.regex}]
+    definitions = None
+    if objective.regex is not None:
+        definitions = [{"Name": objective.metric, "Regex": objective.regex}]
     tuner = HyperparameterTuner(
         model_trainer=_trainer(ctx, checkpoints=False),
         objective_metric_name=objective.metric,
         objective_type=objective.direction,
-        metric_definitions=None if spec.training.algorithm else definitions,
+        metric_definitions=definitions,
         hyperparameter_ranges={name: _sdk_range(value) for name, value in spec.ranges.items()},
         strategy=tuning.strategy,
         max_jobs=tuning.max_jobs,

@@ -10,8 +10,9 @@ a pipeline this machine cannot run (a built-in algorithm, a custom image) is rep
 line and the others run.
 
 The run directory holds ``s3/<bucket>/<key>`` (the local object store: assets, sample data,
-step outputs), ``cache/`` (step cache entries), ``registry/<group>/<version>.json`` (the model
-registry) and ``executions/<id>/`` (per-step logs and the summary JSON). Keep it between runs
+step outputs), ``cache/<pipeline>/`` (step cache entries, per pipeline as in SageMaker),
+``registry/<group>/<version>.json`` (the model registry) and ``executions/<id>/`` (per-step
+logs and the summary JSON). Keep it between runs
 to reuse cached steps.
 
 Exit codes: 0 the execution succeeded; 1 a step failed, a Fail step ran or the endpoint's
@@ -117,6 +118,7 @@ def main(
                 summary=args.summary,
                 pipeline=target.name,
                 label=(target.model or target.name) if len(targets) > 1 else None,
+                pipelines=len(targets),
                 max_parallel_steps=args.max_parallel_steps,
                 warm_pool=not args.no_warm_pool,
             )

@@ -102,8 +102,9 @@ class RunOptions:
     use_cache: bool = True
     summary: Path | None = None
     pipeline: str | None = None
-    # Prefix of progress lines, when several pipelines run at once.
+    # Prefix of progress lines, when several pipelines run at once, and how many do.
     label: str | None = None
+    pipelines: int = 1
     max_parallel_steps: int = field(default_factory=default_parallel_steps)
     warm_pool: bool = True
 
@@ -198,6 +199,12 @@ def preflight(definition: Mapping[str, Any], graph: PipelineGraph) -> None:
         cache_config(node.step)
 
 
+def cpu_share(cpus: int, max_parallel_steps: int, pipelines: int) -> int:
+    """Threads per job: each step that may run at once, in every pipeline running at once,
+    gets an equal share of the machine, and at least one."""
+    return max(1, cpus // (max_parallel_steps * pipelines))
+
+
 def new_execution_id() -> str:
     """Twelve lowercase letters and digits, the shape of a SageMaker execution ID."""
     alphabet = string.ascii_lowercase + string.digits
@@ -234,8 +241,7 @@ def run_pipeline(options: RunOptions, out: TextIO) -> RunResult:
         assembly=assembly,
         hosting=Hosting(),
         base_env=environment_snapshot(),
-        # Each of the steps that may run at once gets an equal share of the machine.
-        cpus=max(1, (os.cpu_count() or 1) // options.max_parallel_steps),
+        cpus=cpu_share(os.cpu_count() or 1, options.max_parallel_steps, options.pipelines),
         report=reporter.line,
     )
     if options.warm_pool:
@@ -262,7 +268,8 @@ def run_pipeline(options: RunOptions, out: TextIO) -> RunResult:
         execution=execution,
         parameters=parameters,
         experiment=definition.get("PipelineExperimentConfig") or {},
-        cache=StepCache(run_dir / "cache", store),
+        # Per pipeline, as SageMaker keeps its step cache.
+        cache=StepCache(run_dir / "cache" / assembly.pipeline_name, store),
         use_cache=options.use_cache,
         max_parallel=options.max_parallel_steps,
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.local.objectstore import ObjectStore
+from pipelines.local.runner import cpu_share
 from tests.local.support import (
     STEP_SCRIPT,
     CliRun,
@@ -197,3 +198,9 @@ def test_a_failing_job_shows_its_log_tail_and_stops_the_execution(tmp_path: Path
     )
     # The job's working files stay for inspection.
     assert (Path(log).parent / "container" / "opt" / "ml" / "processing").is_dir()
+
+
+def test_each_job_gets_its_share_of_the_cpus_across_every_pipeline_running() -> None:
+    # 8 CPUs, 2 steps at once: 4 threads per job alone, 2 with a second pipeline beside it,
+    # and never fewer than one.
+    assert [cpu_share(8, 2, pipelines) for pipelines in (1, 2, 3, 8)] == [4, 2, 1, 1]

@@ -92,3 +92,23 @@ def test_an_unknown_model_or_a_summary_for_several_is_one_line(tmp_path: Path) -
     assert several.code == 2
     assert several.err == ("error: --summary takes one pipeline: choose it with --model\n")
     assert not (tmp_path / "s.json").exists()
+
+
+def test_the_step_cache_is_per_pipeline_as_in_sagemaker(tmp_path: Path) -> None:
+    # Two models whose steps are identical: the second must run its own, not reuse the
+    # first's cached outputs (SageMaker keeps a step cache per pipeline).
+    assembly = two_pipelines(tmp_path / "cdk.out")
+    template_file = assembly / "Stack.template.json"
+    template: dict[str, Any] = json.loads(template_file.read_text())
+    twin = copy.deepcopy(template["Resources"]["Pipeline"])
+    twin["Properties"]["PipelineName"] = "local-twin-pipeline"
+    twin["Properties"]["Tags"] = [{"Key": "model", "Value": "twin"}]
+    template["Resources"]["TwinPipeline"] = twin
+    template_file.write_text(json.dumps(template))
+    run_dir = tmp_path / "run"
+    first = run_cli("run", "--assembly", assembly, "--run-dir", run_dir, "--model", "script")
+    again = run_cli("run", "--assembly", assembly, "--run-dir", run_dir, "--model", "script")
+    twin_run = run_cli("run", "--assembly", assembly, "--run-dir", run_dir, "--model", "twin")
+    assert (first.code, again.code, twin_run.code) == (0, 0, 0), twin_run.err
+    assert again.statuses() == {"A": "Cached"}
+    assert twin_run.statuses() == {"A": "Succeeded"}

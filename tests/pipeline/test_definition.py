@@ -738,7 +738,7 @@ def test_evaluate_runs_python3_in_the_xgboost_image_with_arguments_the_script_ac
     assert app["ImageUri"].endswith("/sagemaker-xgboost:3.0-5")
     assert app["ContainerEntrypoint"] == [
         "python3",
-        f"/opt/ml/processing/input/code/{PurePosixPath(WIRING.evaluate_code_uri).name}",
+        f"/opt/ml/processing/input/code/{PurePosixPath(str(WIRING.evaluate_code_uri)).name}",
     ]
     assert model_arguments(app["ContainerArguments"]) == [
         ("baseline", BASELINE_MODEL_URI),
@@ -1429,3 +1429,9 @@ def test_a_builtin_algorithm_is_tuned_and_gated_on_its_own_objective(
     (container,) = register["InferenceSpecification"]["Containers"]
     assert container["Image"] == job["AlgorithmSpecification"]["TrainingImage"]
     assert "ModelMetrics" not in register
+
+
+def test_a_script_mode_build_refuses_wiring_without_its_source_or_evaluator() -> None:
+    wiring = dataclasses.replace(WIRING, source_uri=None)
+    with pytest.raises(ValueError, match="script mode needs the wiring's source and evaluator"):
+        build_definition(EXAMPLE.spec, wiring)

@@ -159,6 +159,12 @@ LINEAR = BINARY + '[training]\nalgorithm = "linear-learner"\n'
 LINEAR_RANGES = "[tuning.ranges]\nwd = { min = 0.001, max = 1.0 }\n"
 BAD_SPECS = [
     (
+        "own objective without a regex",
+        BINARY + '[tuning.objective]\nmetric = "validation:f1"\ndirection = "Maximize"\n',
+        (),
+        ["tuning.objective.regex is required: it reads the objective from the job's log"],
+    ),
+    (
         "logarithmic range from zero",
         BINARY + '[tuning.ranges]\neta = { min = 0, max = 0.3, scaling = "Logarithmic" }\n',
         (),
