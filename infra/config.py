@@ -7,6 +7,7 @@ the setting, the value and what is allowed.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 from collections.abc import Mapping
@@ -24,8 +25,12 @@ from pipelines.project import BUILD_DIR, MODELS_DIR, PROJECT_ROOT
 CDK_JSON = PROJECT_ROOT / "cdk.json"
 __all__ = ["BUILD_DIR", "MODELS_DIR", "PROJECT_ROOT", "ConfigError", "Settings", "load_settings"]
 
-# Context keys the CDK itself or this loader owns; never treated as setting overrides.
-_RESERVED_CONTEXT_KEYS = frozenset({"env", "environments"})
+# Context keys the CDK itself or this loader owns; never treated as setting overrides. Feature
+# flags start with "@", the CLI's own keys with "aws:", and lookup results cached in
+# cdk.context.json carry colons ("availability-zones:account=...:region=...").
+_RESERVED_CONTEXT_KEYS = frozenset(
+    {"env", "environments", "cli-telemetry", "acknowledged-issue-numbers"}
+)
 
 
 class ConfigError(Exception):
@@ -213,10 +218,17 @@ def _apply_override(target: dict[str, Any], dotted: str, value: Any) -> None:
     node[leaf] = _parse_cli_value(value)
 
 
-def _is_override_key(key: str) -> bool:
-    if key in _RESERVED_CONTEXT_KEYS or key.startswith(("@", "aws:", "cdk")):
-        return False
-    return "." in key or key in SETTING_PATHS
+def _is_cdk_key(key: str) -> bool:
+    return key in _RESERVED_CONTEXT_KEYS or key.startswith("@") or ":" in key
+
+
+def _unknown_setting(key: str) -> ConfigError:
+    closest = difflib.get_close_matches(key, sorted(SETTING_PATHS), n=3, cutoff=0.6)
+    hint = f" (did you mean {' or '.join(closest)}?)" if closest else ""
+    return ConfigError(
+        f"unknown setting {key!r}{hint}; known settings: {', '.join(sorted(SETTING_PATHS))} "
+        "and models.<model>.<spec field>"
+    )
 
 
 def _is_model_override(key: str) -> bool:
@@ -236,13 +248,11 @@ def load_settings(context: Mapping[str, Any], models_dir: Path = MODELS_DIR) -> 
         )
     raw: dict[str, Any] = json.loads(json.dumps(environments[env_name]))
     for key in sorted(context):
-        if not _is_override_key(key):
+        if _is_cdk_key(key):
             continue
+        # A typo without a dot ("project_prefx") is as much a mistake as one with a dot.
         if key not in SETTING_PATHS and not _is_model_override(key):
-            raise ConfigError(
-                f"unknown setting {key!r}; known settings: {', '.join(sorted(SETTING_PATHS))} "
-                "and models.<model>.<spec field>"
-            )
+            raise _unknown_setting(key)
         _apply_override(raw, key, context[key])
     model_overrides = raw.pop("models", None) or {}
     if not isinstance(model_overrides, dict):

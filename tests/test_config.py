@@ -238,6 +238,13 @@ BAD_INPUTS = [
         "setting models.nope: no such model folder; models are breast-cancer",
     ),
     ({"models.breast-cancer": "x"}, "unknown setting 'models.breast-cancer'; known settings:"),
+    # A typo without a dot is refused like one with a dot, with the closest names.
+    (
+        {"project_prefx": "team-a"},
+        "unknown setting 'project_prefx' (did you mean project_prefix?); known settings:",
+    ),
+    ({"regoin": "eu-west-1"}, "unknown setting 'regoin' (did you mean region?); known settings:"),
+    ({"approval": "Approved"}, "unknown setting 'approval'; known settings:"),
 ]
 
 
@@ -257,6 +264,19 @@ def test_the_unknown_setting_line_says_how_to_override_a_model(settings_with) ->
         settings_with(**{"pipeline.use_spot": "false"})
     assert str(raised.value).endswith("and models.<model>.<spec field>")
     assert "pipeline.approval_status, pipeline.data_capture" in str(raised.value)
+
+
+def test_cdk_owned_context_keys_are_not_settings(settings_with) -> None:
+    settings = settings_with(
+        **{
+            "cli-telemetry": "false",
+            "acknowledged-issue-numbers": "[1234]",
+            "@aws-cdk/core:newStyleStackSynthesis": "true",
+            "aws:cdk:enable-path-metadata": "true",
+            "availability-zones:account=123456789012:region=us-east-1": '["us-east-1a"]',
+        }
+    )
+    assert settings.project_prefix == "mlops-dev"
 
 
 # As the Makefile exports it: jsii's end-of-life banner for the pinned Node would otherwise

@@ -9,6 +9,7 @@ synth with one line naming the file, the field, the value and what is allowed.
 from __future__ import annotations
 
 import json
+import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -468,12 +469,7 @@ def load_model_spec(folder: Path, overrides: Mapping[str, Any] | None = None) ->
             f"{shown}: model folder name {name!r} must be 2-16 characters: lowercase letters, "
             "digits and single inner hyphens, starting with a letter"
         )
-    try:
-        raw = tomllib.loads(spec_file.read_text())
-    except FileNotFoundError:
-        raise SpecError(f"{shown}: not found; every folder under models/ needs one") from None
-    except tomllib.TOMLDecodeError as error:
-        raise SpecError(f"{shown}: not valid TOML: {error}") from None
+    raw = _read_spec_file(spec_file, shown)
     if "name" in raw or "name" in (overrides or {}):
         raise SpecError(f"{shown}: unknown setting 'name'; a model is named by its folder")
     overrides = dict(overrides or {})
@@ -489,6 +485,41 @@ def load_model_spec(folder: Path, overrides: Mapping[str, Any] | None = None) ->
     return spec
 
 
+def _read_spec_file(spec_file: Path, shown: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(spec_file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SpecError(f"{shown}: not found; every folder under models/ needs one") from None
+    except IsADirectoryError:
+        raise SpecError(f"{shown}: is a directory; it must be a TOML file") from None
+    except UnicodeDecodeError as error:
+        line = error.object.count(b"\n", 0, error.start) + 1
+        raise SpecError(
+            f"{shown}: line {line} has byte 0x{error.object[error.start]:02x}, which is not "
+            "UTF-8; TOML files are UTF-8"
+        ) from None
+    except OSError as error:
+        raise SpecError(f"{shown}: cannot be read: {error.strerror}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise SpecError(f"{shown}: not valid TOML: {error}") from None
+
+
+def _check_confined(folder: Path, shown: str) -> None:
+    """Everything under a model folder is read at synth and may be bundled into a code asset
+    that the pull-request workflow uploads: a symlink out of the folder (to /etc/passwd, to a
+    key file) would carry that file along."""
+    root = folder.resolve()
+    for directory, subdirectories, files in os.walk(folder):
+        for entry in (*subdirectories, *files):
+            path = Path(directory) / entry
+            if path.is_symlink() and not path.resolve().is_relative_to(root):
+                relative = path.relative_to(folder).as_posix()
+                raise SpecError(
+                    f"{shown}: models/{folder.name}/{relative} is a symlink to "
+                    f"{os.readlink(path)}, outside the model folder; copy the file in instead"
+                )
+
+
 def _check_files(spec: ModelSpec, folder: Path, shown: str) -> None:
     named = {
         "data.sample": None if spec.data.sample.startswith("sklearn:") else spec.data.sample,
@@ -498,6 +529,7 @@ def _check_files(spec: ModelSpec, folder: Path, shown: str) -> None:
         "training.inference": spec.training.inference
         and (Path(spec.training.source_dir) / spec.training.inference).as_posix(),
     }
+    _check_confined(folder, shown)
     for field, relative in named.items():
         if relative is not None and not (folder / relative).is_file():
             raise SpecError(

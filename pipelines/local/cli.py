@@ -106,6 +106,7 @@ def main(
         args = _parser().parse_args(argv)
         if args.max_parallel_steps < 1:
             raise _UsageError("--max-parallel-steps must be at least 1")
+        _check_run_dir(args.run_dir)
         targets = _targets(args)
         if len(targets) > 1 and args.summary is not None:
             raise _UsageError("--summary takes one pipeline: choose it with --model")
@@ -134,6 +135,14 @@ def main(
         print(f"error: {error}", file=err)
         return error.exit_code
     return _run_several(options, out, err)
+
+
+def _check_run_dir(run_dir: Path) -> None:
+    if run_dir.exists() and not run_dir.is_dir():
+        raise _UsageError(f"--run-dir {run_dir}: is a file; give a directory (created if missing)")
+    for parent in run_dir.parents:
+        if parent.exists() and not parent.is_dir():
+            raise _UsageError(f"--run-dir {run_dir}: {parent} is a file, not a directory")
 
 
 def _targets(args: argparse.Namespace) -> list[PipelineEntry]:

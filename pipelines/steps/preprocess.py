@@ -11,9 +11,11 @@ Classification splits are stratified; an encoded label's original values go to
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import math
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -67,12 +69,48 @@ def _sorted(values: Sequence[Any]) -> list[Any]:
         return sorted(values, key=str)
 
 
+def _check_header(path: Path, header: Sequence[str]) -> None:
+    """pandas renames a repeated name ("target" -> "target.1") and invents one for an empty
+    name ("Unnamed: 3"), which would turn a broken header into features; refuse both."""
+    blank = [str(index + 1) for index, name in enumerate(header) if not name.strip()]
+    if blank:
+        raise DataError(
+            f"{path.name}: the header has empty column name(s) at position(s) {_listing(blank)}"
+        )
+    repeated = [name for name, count in Counter(header).items() if count > 1]
+    if repeated:
+        raise DataError(
+            f"{path.name}: the header repeats column name(s) {_listing(sorted(set(repeated)))}; "
+            "every column needs its own name"
+        )
+
+
+def _not_utf8(path: Path) -> DataError:
+    # Decoded again as a whole: the reader's offsets count from its current chunk.
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return DataError(
+            f"cannot read {path.name}: line {line} has byte 0x{data[exc.start]:02x}, which is "
+            "not UTF-8; save the file as UTF-8"
+        )
+    return DataError(f"cannot read {path.name}: not UTF-8 text; save the file as UTF-8")
+
+
 def _read_csv(path: Path) -> pd.DataFrame:
     try:
-        return pd.read_csv(path)
+        with path.open(encoding="utf-8", newline="") as file:
+            header = next(csv.reader(file), None)
+        if header is not None:
+            _check_header(path, header)
+        return pd.read_csv(path, encoding="utf-8")
+    except UnicodeDecodeError:
+        raise _not_utf8(path) from None
     except pd.errors.EmptyDataError:
         raise DataError(f"empty data: {path.name} has no header and no rows") from None
-    except pd.errors.ParserError as exc:
+    except (pd.errors.ParserError, csv.Error) as exc:
         reason = str(exc).strip().splitlines()[0]
         raise DataError(f"cannot parse {path.name}: {reason}") from None
 

@@ -93,3 +93,16 @@ def test_missing_assembly_through_the_entry_point(tmp_path: Path) -> None:
     assert process.stderr == (
         f"error: cloud assembly not found: {missing} (run `cdk synth` first, or pass --assembly)\n"
     )
+
+
+@pytest.mark.parametrize("where", ["run-dir", "parent"])
+def test_a_run_dir_that_is_a_file_is_one_line(
+    small_assembly: Path, tmp_path: Path, where: str
+) -> None:
+    file = tmp_path / "notes.txt"
+    file.write_text("keep me\n")
+    run_dir = file if where == "run-dir" else file / "run"
+    result = run_cli("run", "--assembly", small_assembly, "--run-dir", run_dir)
+    assert_one_error_line(result, f"--run-dir {run_dir}: ")
+    assert "is a file" in result.err
+    assert file.read_text() == "keep me\n"

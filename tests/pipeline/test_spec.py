@@ -743,3 +743,65 @@ def test_model_names_that_differ_only_in_hyphens_are_refused(tmp_path: Path) -> 
         "models/churn2: its name differs from models/churn-2 only in hyphens, so their stack "
         "outputs would collide; rename one"
     )
+
+
+# -- reading the spec and the files it names ---------------------------------------------------
+
+
+def test_a_spec_file_that_is_not_utf8_is_one_line_naming_the_line(tmp_path: Path):
+    folder = model_folder(tmp_path, BINARY)
+    (folder / "model.toml").write_bytes(BINARY.encode() + b"# caf\xe9\n")
+    assert spec_error(folder) == (
+        "models/my-model/model.toml: line 4 has byte 0xe9, which is not UTF-8; TOML files are UTF-8"
+    )
+
+
+def test_a_spec_file_that_is_a_directory_is_one_line(tmp_path: Path):
+    (tmp_path / "my-model" / "model.toml").mkdir(parents=True)
+    assert spec_error(tmp_path / "my-model") == (
+        "models/my-model/model.toml: is a directory; it must be a TOML file"
+    )
+
+
+def test_a_symlink_out_of_the_model_folder_is_refused_naming_the_link(tmp_path: Path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0\n")
+    folder = model_folder(tmp_path, OWN_SCRIPTS, files=SCRIPTS)
+    (folder / "train.py").unlink()
+    (folder / "train.py").symlink_to(secret)
+    assert spec_error(folder) == (
+        f"models/my-model/model.toml: models/my-model/train.py is a symlink to {secret}, "
+        "outside the model folder; copy the file in instead"
+    )
+
+
+def test_a_symlink_out_of_the_folder_is_refused_even_when_no_field_names_it(tmp_path: Path):
+    # Own scripts bundle every file of the source folder, named or not.
+    folder = model_folder(tmp_path, OWN_SCRIPTS, files=SCRIPTS)
+    (folder / "lib").symlink_to(tmp_path, target_is_directory=True)
+    assert "models/my-model/lib is a symlink to" in spec_error(folder)
+
+
+def test_a_symlink_inside_the_model_folder_is_fine(tmp_path: Path):
+    folder = model_folder(tmp_path, OWN_SCRIPTS, files=("serve.py", "real_train.py"))
+    (folder / "train.py").symlink_to(folder / "real_train.py")
+    assert load_model_spec(folder).entry_point == "train.py"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [
+        ('entry_point = "train.py"', 'entry_point = "../train.py"', "training.entry_point"),
+        ('sample = "sklearn:wine"', 'sample = "../data.csv"', "data.sample"),
+        ('inference = "serve.py"', 'inference = "serve.py"\nsource_dir = ".."', "source_dir"),
+    ],
+)
+def test_a_path_that_leaves_the_model_folder_is_refused(
+    tmp_path: Path, old: str, new: str, field: str
+):
+    for name in (*SCRIPTS, "data.csv"):
+        (tmp_path / name).write_text("a,target\n1,0\n")
+    folder = model_folder(tmp_path, OWN_SCRIPTS.replace(old, new), files=SCRIPTS)
+    text = spec_error(folder)
+    assert field in text
+    assert "model folder" in text or "inside models/my-model/" in text

@@ -200,6 +200,31 @@ def test_bad_data_is_rejected_with_a_one_line_message(
     assert_fails_cleanly(input_dir, tmp_path / "output", message)
 
 
+HEADER_AND_ENCODING_MISTAKES = {
+    "repeated label": (b"a,b,target,target\n1,2,0,1\n", "repeats column name(s) target"),
+    "empty name": (b"a,,target\n1,2,0\n", "empty column name(s) at position(s) 2"),
+    "blank name": (b"a,  ,target\n1,2,0\n", "empty column name(s) at position(s) 2"),
+    "latin-1 byte": (
+        b"a,b,target\n1,caf\xe9,0\n",
+        "cannot read data.csv: line 2 has byte 0xe9, which is not UTF-8; save the file as UTF-8",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    HEADER_AND_ENCODING_MISTAKES.values(),
+    ids=HEADER_AND_ENCODING_MISTAKES.keys(),
+)
+def test_a_broken_header_or_encoding_is_one_line_naming_the_file(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    # pandas would rename a repeated "target" to "target.1" and train on it as a feature.
+    (tmp_path / "data.csv").write_bytes(content)
+
+    assert_fails_cleanly(tmp_path, tmp_path / "output", message)
+
+
 def test_an_empty_file_is_rejected_as_empty_data(tmp_path: Path) -> None:
     (tmp_path / "data.csv").write_text("")
 
