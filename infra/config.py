@@ -20,6 +20,7 @@ from pipelines.definition.catalogue import botocore_facts
 from pipelines.definition.fields import ApprovalStatus, Section, TrainingInstanceType, pattern
 from pipelines.definition.fields import describe_error as _describe_field
 from pipelines.definition.spec import ModelSpec, SpecError, discover_models
+from pipelines.names import PROJECT_PREFIX, PROJECT_PREFIX_RULE
 from pipelines.project import BUILD_DIR, MODELS_DIR, PROJECT_ROOT
 
 CDK_JSON = PROJECT_ROOT / "cdk.json"
@@ -45,16 +46,7 @@ def _check_region(value: str) -> str:
     return value
 
 
-# One prefix names every physical resource a user must know; it has to satisfy the strictest
-# of the S3, ECR and SageMaker naming rules at once, with room for suffixes.
-ProjectPrefix = Annotated[
-    str,
-    pattern(
-        r"(?=.{3,20}$)[a-z][a-z0-9]*(-[a-z0-9]+)*",
-        "3-20 characters: lowercase letters, digits and single inner hyphens, "
-        "starting with a letter",
-    ),
-]
+ProjectPrefix = Annotated[str, pattern(PROJECT_PREFIX.pattern, PROJECT_PREFIX_RULE)]
 AccountId = Annotated[str, pattern(r"\d{12}", "a 12-digit AWS account ID")]
 Region = Annotated[str, AfterValidator(_check_region)]
 PrincipalArn = Annotated[

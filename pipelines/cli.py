@@ -9,7 +9,8 @@
 Every command also takes ``--prefix`` (the project prefix, default ``mlops-dev``) and
 ``--model`` (a folder under models/, default ``breast-cancer``), which name the pipeline
 ``<prefix>-<model>-pipeline`` and the model package group ``<prefix>-<model>-models``, and
-``--region`` (default: the normal boto3 chain). Uses your AWS credentials. A user error (bad
+``--region`` (default: ``AWS_REGION``, then ``AWS_DEFAULT_REGION``, then your profile's
+region). Uses your AWS credentials. A user error (bad
 argument, missing pipeline or group, a failed AWS call) prints one ``error: ...`` line on stderr
 and exits non-zero.
 
@@ -32,7 +33,14 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from pipelines.names import ModelNames
+from pipelines.definition.catalogue import botocore_facts
+from pipelines.names import (
+    MODEL_NAME,
+    MODEL_NAME_RULE,
+    PROJECT_PREFIX,
+    PROJECT_PREFIX_RULE,
+    ModelNames,
+)
 
 DEFAULT_PREFIX = "mlops-dev"
 # The shipped sample; every model's resources are named <prefix>-<model>-... (pipelines.names).
@@ -44,7 +52,7 @@ _NUMERIC_TYPES: dict[str, Callable[[str], object]] = {"Integer": int, "Float": f
 
 # boto3 ships no type stubs in this project: a SageMaker client is Any.
 SageMakerClient = Any
-ClientFactory = Callable[[str | None], SageMakerClient]
+ClientFactory = Callable[[str], SageMakerClient]
 
 
 class CliError(Exception):
@@ -62,10 +70,41 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(message)
 
 
-def default_client(region: str | None) -> SageMakerClient:
+def default_client(region: str) -> SageMakerClient:
     """A SageMaker client from the normal boto3 chain, retrying throttles while polling."""
     session = boto3.session.Session(region_name=region)
     return session.client("sagemaker", config=Config(retries={"mode": "standard"}))
+
+
+def resolve_region(given: str | None) -> str:
+    """The region to call, checked before any client exists. boto3 reads AWS_DEFAULT_REGION
+    but not AWS_REGION, which the AWS CLI and the SDKs of other languages read; both work."""
+    source = "--region"
+    region = given
+    for variable in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        if region is None and os.environ.get(variable):
+            source, region = variable, os.environ[variable]
+    if region is None:
+        source, region = "the AWS profile's region", boto3.session.Session().region_name
+    if not region:
+        raise CliError(
+            "no AWS region: pass --region, set AWS_REGION (or AWS_DEFAULT_REGION), or set "
+            "`region` in your AWS profile (aws configure set region us-east-1)"
+        )
+    known = botocore_facts()["regions"]
+    if region not in known:
+        raise _UsageError(
+            f"{source} = {region!r}: not a region where SageMaker is available "
+            f"(botocore knows {len(known)}, e.g. us-east-1, eu-west-1)"
+        )
+    return region
+
+
+def _check_names(args: argparse.Namespace) -> None:
+    if not PROJECT_PREFIX.fullmatch(args.prefix):
+        raise _UsageError(f"--prefix {args.prefix!r}: must be {PROJECT_PREFIX_RULE}")
+    if not MODEL_NAME.fullmatch(args.model):
+        raise _UsageError(f"--model {args.model!r}: must be {MODEL_NAME_RULE}")
 
 
 def one_line(text: object) -> str:
@@ -370,7 +409,7 @@ def _add_common(parser: argparse.ArgumentParser, *, top: bool) -> None:
     parser.add_argument(
         "--region",
         default=None if top else argparse.SUPPRESS,
-        help="AWS region (default: the boto3 chain: AWS_REGION, AWS_DEFAULT_REGION, profile)",
+        help="AWS region (default: AWS_REGION, then AWS_DEFAULT_REGION, then the profile's)",
     )
 
 
@@ -427,11 +466,12 @@ def _run(
     sleep: Callable[[float], None],
     clock: Callable[[], float],
 ) -> int:
+    # Everything checkable offline is checked before a client exists (no region, no call).
+    _check_names(args)
     names = ModelNames.of(args.prefix, args.model)
     pipeline = getattr(args, "pipeline", None) or names.pipeline
-    # Everything checkable offline is checked before a client exists (no region, no call).
     values = parse_params(args.param) if args.command == "start" else {}
-    client = client_factory(args.region)
+    client = client_factory(resolve_region(args.region))
     if args.command == "start":
         arn = start_execution(client, pipeline, values, args.display_name)
         print(arn, flush=True)

@@ -3,7 +3,22 @@ names of a model's resources and the resource types they look for."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+# One prefix names every physical resource a user must know; it has to satisfy the strictest
+# of the S3, ECR and SageMaker naming rules at once, with room for suffixes.
+PROJECT_PREFIX = re.compile(r"(?=.{3,20}$)[a-z][a-z0-9]*(-[a-z0-9]+)*")
+PROJECT_PREFIX_RULE = (
+    "3-20 characters: lowercase letters, digits and single inner hyphens, starting with a letter"
+)
+# A model's name goes into the pipeline, model package group and endpoint names
+# (<prefix>-<model>-endpoint-config is at most 53 of the 63 characters SageMaker allows,
+# leaving room for the suffix the endpoint-config step appends).
+MODEL_NAME = re.compile(r"(?=.{2,16}$)[a-z][a-z0-9]*(-[a-z0-9]+)*")
+MODEL_NAME_RULE = (
+    "2-16 characters: lowercase letters, digits and single inner hyphens, starting with a letter"
+)
 
 # Every pipeline's step outputs live under s3://<artifact bucket>/pipelines/<model>/.
 PIPELINE_PREFIX = "pipelines"

@@ -28,12 +28,9 @@ from pipelines.definition.fields import (
     describe_error,
     pattern,
 )
+from pipelines.names import MODEL_NAME, MODEL_NAME_RULE
 
 SPEC_FILE = "model.toml"
-# A model's name goes into the pipeline, model package group and endpoint names
-# (<prefix>-<model>-endpoint-config is at most 53 of the 63 characters SageMaker allows,
-# leaving room for the suffix the endpoint-config step appends).
-MODEL_NAME = re.compile(r"(?=.{2,16}$)[a-z][a-z0-9]*(-[a-z0-9]+)*")
 # scikit-learn's bundled data sets the sample may name (no download needed).
 SKLEARN_SAMPLES = ("breast_cancer", "diabetes", "iris", "wine")
 DEFAULT_VERSIONS = {"xgboost": "3.0-5", "sklearn": "1.2-1", "pytorch": "2.6.0"}
@@ -465,10 +462,7 @@ def load_model_spec(folder: Path, overrides: Mapping[str, Any] | None = None) ->
     spec_file = folder / SPEC_FILE
     shown = f"models/{name}/{SPEC_FILE}"
     if not MODEL_NAME.fullmatch(name):
-        raise SpecError(
-            f"{shown}: model folder name {name!r} must be 2-16 characters: lowercase letters, "
-            "digits and single inner hyphens, starting with a letter"
-        )
+        raise SpecError(f"{shown}: model folder name {name!r} must be {MODEL_NAME_RULE}")
     raw = _read_spec_file(spec_file, shown)
     if "name" in raw or "name" in (overrides or {}):
         raise SpecError(f"{shown}: unknown setting 'name'; a model is named by its folder")

@@ -33,6 +33,63 @@ from typing import Any
 # InvokeEndpoint rejects larger payloads before they reach the container.
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
 DEFAULT_ACCEPT = "application/json"
+# A client that announces more bytes than it sends gets an answer instead of a hung worker.
+READ_TIMEOUT_SECONDS = 30
+
+
+class BadRequestError(Exception):
+    """The request's framing is broken: answered with ``status`` and the connection closed,
+    since where the next request starts is unknown."""
+
+    def __init__(self, status: HTTPStatus, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _content_length(value: str | None) -> int:
+    if value is None:
+        raise BadRequestError(
+            HTTPStatus.LENGTH_REQUIRED, "POST /invocations needs Content-Length or a chunked body"
+        )
+    if not value.strip().isdigit():
+        raise BadRequestError(
+            HTTPStatus.BAD_REQUEST, f"Content-Length {value!r} is not a non-negative integer"
+        )
+    length = int(value)
+    if length > MAX_PAYLOAD_BYTES:
+        raise BadRequestError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "payload larger than 6 MB")
+    return length
+
+
+def _read_exactly(stream: Any, length: int) -> bytes:
+    data = stream.read(length)
+    if len(data) != length:
+        raise BadRequestError(
+            HTTPStatus.BAD_REQUEST, f"body ended after {len(data)} of {length} bytes"
+        )
+    return bytes(data)
+
+
+def read_chunked(stream: Any) -> bytes:
+    """A ``Transfer-Encoding: chunked`` body (RFC 9112 section 7.1); http.server reads only
+    bodies with a Content-Length."""
+    body = bytearray()
+    while True:
+        line = stream.readline(1024).split(b";", 1)[0].strip()
+        try:
+            size = int(line, 16)
+        except ValueError:
+            raise BadRequestError(HTTPStatus.BAD_REQUEST, f"bad chunk size {line[:20]!r}") from None
+        if size < 0 or len(body) + size > MAX_PAYLOAD_BYTES:
+            raise BadRequestError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "payload larger than 6 MB")
+        if size == 0:
+            break
+        body += _read_exactly(stream, size)
+        if _read_exactly(stream, 2) != b"\r\n":
+            raise BadRequestError(HTTPStatus.BAD_REQUEST, "a chunk does not end with CRLF")
+    while stream.readline(1024).strip():  # trailer fields, unused
+        pass
+    return bytes(body)
 
 
 class ModelServer:
@@ -67,6 +124,7 @@ class ModelServer:
 def make_handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        timeout = READ_TIMEOUT_SECONDS
 
         def do_GET(self) -> None:
             if self.path == "/ping":
@@ -78,11 +136,16 @@ def make_handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
             if self.path != "/invocations":
                 self._error(HTTPStatus.NOT_FOUND, f"no route POST {self.path}")
                 return
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_PAYLOAD_BYTES:
-                self._error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "payload larger than 6 MB")
+            try:
+                body = self._read_body()
+            except BadRequestError as error:
+                self.close_connection = True
+                self._error(error.status, str(error))
                 return
-            body = self.rfile.read(length)
+            except TimeoutError:
+                self.close_connection = True
+                self._error(HTTPStatus.REQUEST_TIMEOUT, "the body did not arrive in time")
+                return
             content_type = self.headers.get("Content-Type", "")
             accept = self.headers.get("Accept", "")
             try:
@@ -93,6 +156,16 @@ def make_handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
                 self._error(HTTPStatus.INTERNAL_SERVER_ERROR, f"{type(exc).__name__}: {exc}")
                 return
             self._send(HTTPStatus.OK, payload, response_type)
+
+        def _read_body(self) -> bytes:
+            encoding = self.headers.get("Transfer-Encoding", "").strip().lower()
+            if encoding == "chunked":
+                return read_chunked(self.rfile)
+            if encoding:
+                raise BadRequestError(
+                    HTTPStatus.NOT_IMPLEMENTED, f"Transfer-Encoding {encoding!r} is not supported"
+                )
+            return _read_exactly(self.rfile, _content_length(self.headers.get("Content-Length")))
 
         def _error(self, status: HTTPStatus, message: str) -> None:
             body = json.dumps({"error": message}).encode()

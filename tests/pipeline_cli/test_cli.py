@@ -56,6 +56,16 @@ DEFINITION: dict[str, Any] = {
 }
 
 
+@pytest.fixture(autouse=True)
+def only_the_test_region(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No profile, credentials or region of the machine reach a test."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+
+
 @pytest.fixture(scope="module")
 def session() -> boto3.session.Session:
     """One session for the module: its clients share the parsed SageMaker model (~0.3 s each)."""
@@ -65,15 +75,8 @@ def session() -> boto3.session.Session:
 
 
 @pytest.fixture
-def sm(
-    session: boto3.session.Session, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Iterator[Any]:
+def sm(session: boto3.session.Session) -> Iterator[Any]:
     """A moto SageMaker client, in an environment where the boto3 chain finds only moto."""
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.delenv("AWS_REGION", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     with mock_aws():
         yield session.client("sagemaker")
 
@@ -585,6 +588,51 @@ def test_bad_arguments_exit_2_with_one_line(
     out, err = capsys.readouterr()
     assert expected in one_error_line(err)
     assert out == ""
+
+
+def test_the_region_comes_from_aws_region_when_boto3_would_find_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    regions: list[str] = []
+
+    fake, clock = FakeSageMaker(SUCCEEDING), FakeTime()
+
+    def factory(region: str) -> FakeSageMaker:
+        regions.append(region)
+        return fake
+
+    argv = ["follow", EXECUTION_ARN]
+    assert cli.main(argv, client_factory=factory, sleep=clock.sleep, clock=clock.clock) == 0
+    assert regions == ["eu-west-1"]
+
+
+def no_client(region: str) -> Any:
+    raise AssertionError("nothing is sent to AWS before the arguments are checked")
+
+
+@pytest.mark.parametrize(
+    ("argv", "variables", "expected"),
+    [
+        (["--region", "us-mars-1", "approve"], {}, (2, "--region = 'us-mars-1': not a region")),
+        (["approve"], {"AWS_REGION": "moon-1"}, (2, "AWS_REGION = 'moon-1': not a region")),
+        (["approve"], {"AWS_DEFAULT_REGION": ""}, (1, "no AWS region: pass --region, set AWS_")),
+        (["--model", "../x", "approve"], {}, (2, "--model '../x': must be 2-16 characters")),
+        (["approve", "--prefix", "Team A"], {}, (2, "--prefix 'Team A': must be 3-20 characters")),
+    ],
+)
+def test_a_region_or_name_that_cannot_work_is_refused_before_any_call(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    variables: dict[str, str],
+    expected: tuple[int, str],
+) -> None:
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    assert cli.main(argv, client_factory=no_client) == expected[0]
+    assert expected[1] in one_error_line(capsys.readouterr().err)
 
 
 def test_help_returns_0(capsys: pytest.CaptureFixture[str]) -> None:
