@@ -34,6 +34,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pipelines.definition.catalogue import botocore_facts
+from pipelines.definition.parameter_rules import ParameterValueError, check_parameter_values
 from pipelines.names import (
     MODEL_NAME,
     MODEL_NAME_RULE,
@@ -221,7 +222,23 @@ def build_overrides(
         )
     for name, value in values.items():
         _check_value(name, value, declared[name])
+    _check_rules(values, declared)
     return [{"Name": name, "Value": value} for name, value in values.items()]
+
+
+def _check_rules(values: dict[str, str], declared: dict[str, dict[str, Any]]) -> None:
+    """The spec's rules on what the execution would run with: the deployed defaults with
+    the overrides on top, so a minimum above the default maximum is caught too."""
+    effective: dict[str, object] = {}
+    for name, declaration in declared.items():
+        text = values.get(name, declaration.get("DefaultValue"))
+        convert = _NUMERIC_TYPES.get(str(declaration.get("Type", "String")))
+        effective[name] = convert(str(text)) if convert and text is not None else text
+    try:
+        check_parameter_values(effective)
+    except ParameterValueError as error:
+        given = "--param" if set(error.names) & set(values) else "deployed default of"
+        raise _UsageError(f"{given} {error}") from None
 
 
 def start_execution(

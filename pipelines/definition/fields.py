@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import ErrorDetails
 
 from pipelines.definition.catalogue import botocore_facts
@@ -49,6 +49,14 @@ ProcessingInstanceType = Annotated[
 ]
 EndpointInstanceType = Annotated[
     str, _instance_type_validator("ProductionVariantInstanceType", "endpoint")
+]
+# Endpoint capacity and its autoscaling target, in the spec and as pipeline parameters.
+Capacity = Annotated[int, Field(ge=1, le=100)]
+InvocationsTarget = Annotated[int, Field(ge=1, le=100_000)]
+# botocore's ProcessingClusterConfig.InstanceCount and ResourceConfig.InstanceCount.
+InstanceCount = Annotated[int, Field(ge=1, le=100)]
+S3Uri = Annotated[
+    str, pattern(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?", "an s3://bucket/key URI")
 ]
 ApprovalStatus = Annotated[
     str,

@@ -21,7 +21,10 @@ from pydantic import Field, ValidationError, model_validator
 from pipelines.definition import contract
 from pipelines.definition.catalogue import framework_versions
 from pipelines.definition.fields import (
+    Capacity,
     EndpointInstanceType,
+    InstanceCount,
+    InvocationsTarget,
     ProcessingInstanceType,
     Section,
     TrainingInstanceType,
@@ -118,7 +121,7 @@ class TrainingSpec(Section):
     source_dir: RelativeFile = "."
     hyperparameters: dict[str, Scalar] = Field(default_factory=dict)
     instance_type: TrainingInstanceType = "ml.m5.xlarge"
-    instance_count: int = Field(default=1, ge=1, le=100)
+    instance_count: InstanceCount = 1
     volume_size_gb: int = Field(default=30, ge=1, le=16384)
     spot: bool = True
     max_runtime_seconds: int = Field(default=3600, ge=60, le=2_419_200)
@@ -254,9 +257,9 @@ class EvaluationSpec(Section):
 
 class DeploymentSpec(Section):
     instance_type: EndpointInstanceType = "ml.m5.large"
-    min_capacity: int = Field(default=1, ge=1, le=100)
-    max_capacity: int = Field(default=2, ge=1, le=100)
-    target_invocations_per_instance: int = Field(default=70, ge=1, le=100_000)
+    min_capacity: Capacity = 1
+    max_capacity: Capacity = 2
+    target_invocations_per_instance: InvocationsTarget = 70
 
     @model_validator(mode="after")
     def _capacity(self) -> DeploymentSpec:

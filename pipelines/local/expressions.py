@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipelines.definition.parameter_rules import ParameterValueError, check_parameter_values
 from pipelines.local.errors import DefinitionError, ParameterError, StepError
 
 GET, JOIN, JSON_GET = "Get", "Std:Join", "Std:JsonGet"
@@ -92,6 +93,12 @@ def resolve_parameters(
     missing = [name for name, value in values.items() if value is None]
     if missing:
         raise ParameterError(f"parameter(s) without a default need --param: {', '.join(missing)}")
+    try:
+        check_parameter_values(values)
+    except ParameterValueError as error:
+        given = {override.partition("=")[0] for override in overrides}
+        source = "--param" if given & set(error.names) else "default of parameter"
+        raise ParameterError(f"{source} {error}") from None
     return values
 
 

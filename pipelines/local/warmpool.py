@@ -46,6 +46,10 @@ _lock = threading.Lock()
 # multiprocessing records as exit code 255. Process.start() polls every other child of this
 # process (multiprocessing.process._cleanup), so starting and polling share this lock.
 _status_lock = threading.Lock()
+# CPython 3.11's ast module keeps its recursion counter in module state shared by threads:
+# two pipelines parsing step code at once can fail with "AST constructor recursion depth
+# mismatch" (seen here; python/cpython#106905), so parsing is one thread at a time.
+_parse_lock = threading.Lock()
 _signature: tuple[tuple[str, ...], int] | None = None
 _spawned: list[PoolProcess] = []
 
@@ -53,7 +57,8 @@ _spawned: list[PoolProcess] = []
 def module_imports(source: str) -> list[str]:
     """Absolute imports at module level (inside ``try`` too), as dotted names."""
     try:
-        tree = ast.parse(source)
+        with _parse_lock:
+            tree = ast.parse(source)
     except SyntaxError:
         return []
     found: list[str] = []

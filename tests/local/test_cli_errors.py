@@ -31,6 +31,24 @@ def assert_one_error_line(result: CliRun, expected: str) -> None:
         ("QualityThreshold=high", "--param QualityThreshold = 'high': not a valid Float"),
         ("EndpointMaxCapacity=2.5", "--param EndpointMaxCapacity = '2.5': not a valid Integer"),
         ("ModelApprovalStatus=Yes", "not one of the allowed values (Approved, Rejected, Pending"),
+        # The spec's rules, not only the types: the same values are refused in model.toml.
+        (
+            "TrainingInstanceType=ml.m5.huge",
+            "--param TrainingInstanceType = 'ml.m5.huge': not a SageMaker training instance",
+        ),
+        (
+            "ProcessingInstanceCount=0",
+            "--param ProcessingInstanceCount = 0: Input should be greater than or equal to 1",
+        ),
+        (
+            "EndpointMinCapacity=5",
+            "--param EndpointMinCapacity (5) must be <= EndpointMaxCapacity (2)",
+        ),
+        ("InputDataUri=/tmp/data.csv", "--param InputDataUri = '/tmp/data.csv': must be an s3://"),
+        (
+            "ModelApprovalStatus=Rejected",
+            "--param ModelApprovalStatus = 'Rejected': must be Approved or PendingManualApproval",
+        ),
     ],
 )
 def test_bad_parameters(small_assembly: Path, tmp_path: Path, param: str, expected: str) -> None:

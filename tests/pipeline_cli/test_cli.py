@@ -41,6 +41,9 @@ DEFINITION: dict[str, Any] = {
     "Parameters": [
         {"Name": "InputDataUri", "Type": "String", "DefaultValue": "s3://data/sample.csv"},
         {"Name": "ProcessingInstanceCount", "Type": "Integer", "DefaultValue": 1},
+        {"Name": "TrainingInstanceType", "Type": "String", "DefaultValue": "ml.m5.xlarge"},
+        {"Name": "EndpointMinCapacity", "Type": "Integer", "DefaultValue": 1},
+        {"Name": "EndpointMaxCapacity", "Type": "Integer", "DefaultValue": 2},
         {"Name": "QualityThreshold", "Type": "Float", "DefaultValue": 0.7},
         {
             "Name": "ModelApprovalStatus",
@@ -185,8 +188,8 @@ def test_start_rejects_unknown_parameters_listing_the_declared_ones(
     line = one_error_line(err)
     assert expected in line
     assert (
-        "its parameters are: InputDataUri, ProcessingInstanceCount, QualityThreshold, "
-        "ModelApprovalStatus"
+        "its parameters are: InputDataUri, ProcessingInstanceCount, TrainingInstanceType, "
+        "EndpointMinCapacity, EndpointMaxCapacity, QualityThreshold, ModelApprovalStatus"
     ) in line
     assert out == ""
     assert executions(sm) == []
@@ -212,6 +215,11 @@ def test_start_rejects_a_malformed_param_before_any_aws_call(
         ("ProcessingInstanceCount=1.5", "ProcessingInstanceCount is of type Integer"),
         ("ModelApprovalStatus=approved", "must be one of Approved, Rejected"),
         ("QualityThreshold=1", None),  # an integer literal is a valid Float
+        # The spec's rules, checked on the values the execution would run with.
+        ("ProcessingInstanceCount=0", "--param ProcessingInstanceCount = 0: Input should be"),
+        ("TrainingInstanceType=ml.m5.huge", "not a SageMaker training instance type"),
+        ("EndpointMinCapacity=5", "--param EndpointMinCapacity (5) must be <= EndpointMaxCapa"),
+        ("EndpointMinCapacity=2", None),
     ],
 )
 @pytest.mark.usefixtures("pipeline")
