@@ -18,7 +18,9 @@ to reuse cached steps.
 Exit codes: 0 the execution succeeded; 1 a step failed, a Fail step ran or the endpoint's
 smoke prediction failed (a failed job's log tail is shown, and the run directory is kept);
 2 the input is unusable (missing assembly, malformed definition, unsupported step, bad
-parameter, bad command line), with one ``error: ...`` line on stderr.
+parameter, bad command line), with one ``error: ...`` line on stderr; 130 the run was
+interrupted (SIGINT or SIGTERM): its job processes are stopped and no step that was running
+leaves a cache entry.
 """
 
 from __future__ import annotations
@@ -33,6 +35,12 @@ from typing import NoReturn, TextIO
 from pipelines.local.assembly import PipelineEntry, list_pipelines, load_assembly
 from pipelines.local.errors import AssemblyError, LocalRunError, NotRunnableLocallyError
 from pipelines.local.expressions import declared_parameters, resolve_parameters
+from pipelines.local.interruption import (
+    RunInterruptedError,
+    interrupted_error,
+    stop_on_signals,
+    stop_requested,
+)
 from pipelines.local.runner import RunOptions, RunResult, default_parallel_steps, run_pipeline
 from pipelines.local.summary import render
 
@@ -102,6 +110,16 @@ def main(
 ) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
+    try:
+        with stop_on_signals():
+            return _main(argv, out, err)
+    except KeyboardInterrupt:
+        # A second Ctrl-C while the first one's steps wind down.
+        print(f"error: {interrupted_error()}", file=err)
+        return RunInterruptedError.exit_code
+
+
+def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
     try:
         args = _parser().parse_args(argv)
         if args.max_parallel_steps < 1:
@@ -180,6 +198,9 @@ def _run_several(options: list[RunOptions], out: TextIO, err: TextIO) -> int:
 
     with ThreadPoolExecutor(len(options)) as executor:
         results = list(executor.map(run, options))
+    if stop_requested():
+        print(f"error: {interrupted_error()}", file=err)
+        return RunInterruptedError.exit_code
     codes = []
     for option, result in zip(options, results, strict=True):
         if isinstance(result, NotRunnableLocallyError):

@@ -20,13 +20,14 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pipelines.local.errors import DefinitionError, StepError
+from pipelines.local.interruption import StepInterruptedError, stop_requested, tracked
 
 if TYPE_CHECKING:
     from pipelines.local.assembly import Assembly
     from pipelines.local.graph import StepNode
     from pipelines.local.hosting import Hosting
     from pipelines.local.objectstore import ObjectStore
-    from pipelines.local.warmpool import WarmPool
+    from pipelines.local.warmpool import PoolProcess, WarmPool
 
 CONTAINER_PREFIX = "/opt/ml"
 LOG_TAIL_LINES = 20
@@ -150,30 +151,25 @@ def run_process(
             sink.write(b"(warm start: forked from the pool that has imported its libraries)\n")
         sink.flush()
         forked = pool.spawn(command, cwd=cwd, env=env, log=log) if pool and warm else None
-        if forked is not None:
+        process: PoolProcess | subprocess.Popen[bytes] = forked or subprocess.Popen(
+            list(command),
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+        with tracked(process):
             try:
-                code = forked.wait(timeout)
+                code = process.wait(timeout)
             except subprocess.TimeoutExpired:
-                forked.kill()
-                forked.wait()
+                process.kill()
+                process.wait()
                 sink.write(f"\nstopped after MaxRuntimeInSeconds={timeout}\n".encode())
                 return -1, time.monotonic() - started
-            return int(code or 0), time.monotonic() - started
-        try:
-            process = subprocess.run(
-                list(command),
-                cwd=cwd,
-                env=dict(env),
-                stdin=subprocess.DEVNULL,
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-                timeout=timeout,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            sink.write(f"\nstopped after MaxRuntimeInSeconds={timeout}\n".encode())
-            return -1, time.monotonic() - started
-    return process.returncode, time.monotonic() - started
+        if stop_requested():
+            raise StepInterruptedError(f"stopped: {' '.join(command[:2])}")
+    return int(code or 0), time.monotonic() - started
 
 
 def log_tail(log: Path | None, lines: int = LOG_TAIL_LINES) -> list[str]:

@@ -48,6 +48,11 @@ from pipelines.local.hosting import (
     LocalEndpoint,
     ModelExecutor,
 )
+from pipelines.local.interruption import (
+    StepInterruptedError,
+    interrupted_error,
+    stop_requested,
+)
 from pipelines.local.jobs import (
     Execution,
     Executor,
@@ -80,10 +85,10 @@ EXECUTORS: dict[str, Executor] = {
 CACHEABLE = frozenset(KEY_ATTRIBUTES)
 
 SUCCEEDED, CACHED, FAILED = "Succeeded", "Cached", "Failed"
-SKIPPED, NOT_STARTED = "Skipped", "NotStarted"
+SKIPPED, NOT_STARTED, STOPPED = "Skipped", "NotStarted", "Stopped"
 PENDING, RUNNING = "Pending", "Executing"
 DONE = frozenset({SUCCEEDED, CACHED})
-TERMINAL = frozenset({SUCCEEDED, CACHED, FAILED, SKIPPED, NOT_STARTED})
+TERMINAL = frozenset({SUCCEEDED, CACHED, FAILED, SKIPPED, NOT_STARTED, STOPPED})
 SMOKE_ROWS = 3
 _WORDS = {NOT_STARTED: "not started"}
 
@@ -276,7 +281,7 @@ def run_pipeline(options: RunOptions, out: TextIO) -> RunResult:
     prediction = None
     try:
         failure = scheduler.run()
-        if failure is None:
+        if failure is None and not stop_requested():
             prediction = _smoke_prediction(execution, scheduler)
             if prediction is not None and prediction.get("status") != 200:
                 failure = Failure(
@@ -286,6 +291,8 @@ def run_pipeline(options: RunOptions, out: TextIO) -> RunResult:
                 )
     finally:
         execution.hosting.stop_all()
+    if stop_requested():
+        raise interrupted_error()
 
     if failure is None:
         # The job scratch copies are rebuilt on every run; logs and outputs stay.
@@ -382,6 +389,8 @@ class Scheduler:
                         verdict = self._blocked(node)
                         if verdict is None and failure is not None:
                             verdict = (NOT_STARTED, f"the execution failed at {failure.step}")
+                        if verdict is None and stop_requested():
+                            verdict = (NOT_STARTED, "the run was interrupted")
                         if verdict is not None:
                             self._finish_unrun(name, *verdict)
                         else:
@@ -438,6 +447,11 @@ class Scheduler:
 
     def _collect(self, name: str, future: Future[tuple[StepOutcome, StepRecord]]) -> Failure | None:
         report = self.reports[name]
+        if future.exception() is not None and stop_requested():
+            # A job stopped by the signal fails in its own way; that is not the step's fault.
+            report.status, report.message = STOPPED, "stopped: the run was interrupted"
+            self.execution.report(name, report.message)
+            return None
         try:
             outcome, record = future.result()
         except FailStepError as failure:
@@ -529,6 +543,9 @@ class Scheduler:
         if outcome is None:
             self.execution.report(node.name, f"started ({node.type})")
             outcome = executor.run(context)
+            if stop_requested():
+                # Its jobs may have been stopped half-way: never cache or pass on the result.
+                raise StepInterruptedError(node.name)
             if key is not None:
                 self.cache.save(
                     node.name,

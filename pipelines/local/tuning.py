@@ -21,6 +21,7 @@ from typing import Any
 
 from pipelines.local.errors import DefinitionError, StepError
 from pipelines.local.graph import StepNode
+from pipelines.local.interruption import StepInterruptedError, stop_requested
 from pipelines.local.jobs import StepContext, StepOutcome, job_suffix
 from pipelines.local.sampling import DEFAULT_SEED, grid_points, parse_ranges, sample_points
 from pipelines.local.training import (
@@ -96,6 +97,8 @@ class TuningExecutor:
         context.progress(f"{len(points)} training jobs, {parallel} at a time")
 
         def run_trial(index: int, tuned: dict[str, str]) -> Trial:
+            if stop_requested():
+                raise StepInterruptedError(f"{step}: trial {index + 1} not started")
             name = f"{tuning_job}-{index + 1:03d}-{job_suffix(tuning_job, str(index), length=8)}"
             hyperparameters = {**definition["StaticHyperParameters"], **tuned}
             try:
