@@ -6,6 +6,7 @@ import sys
 
 from infra.app_factory import build_app
 from infra.config import ConfigError, app_context, load_settings
+from pipelines.definition.spec import SpecError
 
 
 def main() -> int:
@@ -15,7 +16,12 @@ def main() -> int:
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    app = build_app(settings, context=context)
+    try:
+        # Building a model's definition checks its requests against botocore's shapes.
+        app = build_app(settings, context=context)
+    except SpecError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     try:
         app.synth()
     except RuntimeError as error:

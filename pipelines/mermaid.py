@@ -19,6 +19,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from pipelines.definition.requests import walk_steps
+
 _STEP_REFERENCE = re.compile(r"^Steps\.([^.\[]+)")
 _BRANCHES = (("IfSteps", "if"), ("ElseSteps", "else"))
 # Node shapes by step type; anything else is a rectangle.
@@ -28,7 +30,7 @@ _SHAPES = {"Condition": ('{"', '"}'), "Fail": ('[/"', '"/]'), "Lambda": ('(["', 
 def definition_to_mermaid(definition_json: str) -> str:
     """A mermaid flowchart of the pipeline in ``definition_json``."""
     definition = json.loads(definition_json)
-    steps = list(_walk(definition.get("Steps", [])))
+    steps = list(walk_steps(definition.get("Steps", [])))
     names = [step["Name"] for step in steps]
     ids = _node_ids(names)
     lines = ["flowchart TD"]
@@ -55,13 +57,6 @@ def definition_to_mermaid(definition_json: str) -> str:
                 edges.append(f"  {target} -->|{label}| {ids[branch_step['Name']]}")
     lines.extend(dict.fromkeys(edges))  # drop repeats, keep the first occurrence's order
     return "\n".join(lines) + "\n"
-
-
-def _walk(steps: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    for step in steps:
-        yield step
-        for key, _ in _BRANCHES:
-            yield from _walk(step.get("Arguments", {}).get(key, []))
 
 
 def _referenced_steps(value: Any) -> Iterator[str]:

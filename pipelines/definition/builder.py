@@ -10,15 +10,22 @@ from pipelines.definition import sdk
 from pipelines.definition.context import BuildContext, PipelineWiring, pipeline_parameters
 from pipelines.definition.processing import evaluate_step, preprocess_step
 from pipelines.definition.registration import best_tuned, evaluated, quality_gate
-from pipelines.definition.spec import ModelSpec
+from pipelines.definition.requests import RequestShapeError, check_requests
+from pipelines.definition.spec import SPEC_FILE, ModelSpec, SpecError
 from pipelines.definition.training import baseline_step, candidate_models, tuning_step
 
 
 def build_definition(spec: ModelSpec, wiring: PipelineWiring) -> str:
-    """The pipeline definition JSON: compact, keys sorted, identical for identical inputs."""
+    """The pipeline definition JSON: compact, keys sorted, identical for identical inputs.
+    Raises SpecError when a step's request would be refused by the SageMaker API."""
     with sdk.offline_sdk(wiring.region):
         raw = _build(spec, wiring)
-    return json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":"))
+    definition = json.loads(raw)
+    try:
+        check_requests(definition)
+    except RequestShapeError as error:
+        raise SpecError(f"models/{spec.name}/{SPEC_FILE}: {error}") from None
+    return json.dumps(definition, sort_keys=True, separators=(",", ":"))
 
 
 def _build(spec: ModelSpec, wiring: PipelineWiring) -> str:

@@ -24,10 +24,24 @@ from typing import Any
 import botocore.session
 import jsonschema
 import pytest
-from botocore.model import Shape
-from botocore.validate import ParamValidator
 
-from tests.pipeline.conftest import ALL_BUILDS, Build, walk_steps
+from pipelines.definition.requests import (
+    OPERATIONS,
+    SHAPELESS,
+    RequestShapeError,
+    concretize,
+    request_problems,
+)
+from pipelines.definition.spec import SpecError
+from tests.pipeline.conftest import (
+    ALL_BUILDS,
+    MULTICLASS,
+    Build,
+    Inputs,
+    changed_spec,
+    offline_build,
+    walk_steps,
+)
 
 SCHEMA_PATH = Path(__file__).with_name("pipeline-definition.schema.json")
 SHARED_SCHEMA = Path(__file__).resolve().parents[2].parent / (
@@ -286,68 +300,14 @@ def test_schema_check_catches_a_broken_step(steps, schema):
 
 # -- botocore request shapes ----------------------------------------------------------------------
 
-# Step type -> (CreateXxx operation, the name field the definition leaves out). From the
-# reference README's table; EndpointConfig and Endpoint keep their names.
-OPERATIONS = {
-    "Processing": ("CreateProcessingJob", "ProcessingJobName"),
-    "Training": ("CreateTrainingJob", "TrainingJobName"),
-    "Tuning": ("CreateHyperParameterTuningJob", "HyperParameterTuningJobName"),
-    "RegisterModel": ("CreateModelPackage", None),
-    "Model": ("CreateModel", "ModelName"),
-    "EndpointConfig": ("CreateEndpointConfig", None),
-    "Endpoint": ("CreateEndpoint", None),
-}
-SHAPELESS = {"Condition", "Fail", "Lambda"}
-
 
 @pytest.fixture(scope="module")
 def sagemaker_model() -> Any:
     return botocore.session.get_session().get_service_model("sagemaker")
 
 
-def placeholder(shape: Shape) -> Any:
-    """A value of the shape's type that meets its minimum (length, value, items)."""
-    minimum = shape.metadata.get("min", 0)
-    kind = shape.type_name
-    if kind == "string":
-        return "x" * max(int(minimum), 1)
-    if kind in ("integer", "long"):
-        return max(int(minimum), 1)
-    if kind in ("float", "double"):
-        return float(max(minimum, 1))
-    if kind == "boolean":
-        return True
-    if kind == "list":
-        return [placeholder(shape.member) for _ in range(max(int(minimum), 1))]
-    raise AssertionError(f"no placeholder for an expression of type {kind} ({shape.name})")
-
-
-def concretize(value: Any, shape: Shape) -> Any:
-    """``value`` with every pipeline expression replaced by a placeholder of the member type
-    the shape expects at that position. Unknown keys stay, so the validator reports them."""
-    if _is_expression(value):
-        return placeholder(shape)
-    if shape.type_name == "structure" and isinstance(value, dict):
-        return {
-            key: concretize(item, shape.members[key]) if key in shape.members else item
-            for key, item in value.items()
-        }
-    if shape.type_name == "list" and isinstance(value, list):
-        return [concretize(item, shape.member) for item in value]
-    if shape.type_name == "map" and isinstance(value, dict):
-        return {key: concretize(item, shape.value) for key, item in value.items()}
-    return value
-
-
-def request_errors(sagemaker_model: Any, step: dict[str, Any]) -> str:
-    operation, name_field = OPERATIONS[step["Type"]]
-    shape = sagemaker_model.operation_model(operation).input_shape
-    request = concretize(copy.deepcopy(step["Arguments"]), shape)
-    if name_field:
-        assert name_field not in request  # the SDK drops it; the service names the job
-        request[name_field] = f"{step['Name'].lower()}-job"
-    report = ParamValidator().validate(request, shape)
-    return str(report.generate_report()) if report.has_errors() else ""
+def request_errors(step: dict[str, Any]) -> str:
+    return "\n".join(request_problems(step))
 
 
 def test_every_step_type_is_covered_by_a_request_shape_or_known_to_have_none(builds):
@@ -370,7 +330,7 @@ def test_every_step_s_arguments_are_a_valid_botocore_request(builds, sagemaker_m
     for step in walk_steps(builds[name].definition["Steps"]):
         if step["Type"] in OPERATIONS:
             checked.append(step["Name"])
-            errors = request_errors(sagemaker_model, step)
+            errors = request_errors(step)
             if errors:
                 problems[step["Name"]] = errors
     assert problems == {}
@@ -413,14 +373,49 @@ def test_expressions_are_replaced_by_values_of_the_shape_s_member_type(steps, sa
         (lambda args: args.pop("RoleArn"), "Missing required parameter"),
         (lambda args: args["ResourceConfig"].update(VolumeSizeInGB="30"), "Invalid type"),
         (lambda args: args["StoppingCondition"].update(MaxRuntimeInSeconds=0), "Invalid value"),
-        (lambda args: args["InputDataConfig"][0].update(DataSource={"Get": "x"}), "no placeholder"),
+        (
+            lambda args: args["InputDataConfig"][0].update(DataSource={"Get": "x"}),
+            "a pipeline expression where DataSource (structure) is expected",
+        ),
+        # What ParamValidator leaves to the service: maximums, enums, patterns.
+        (
+            lambda args: args["HyperParameters"].update(notes="x" * 3000),
+            "HyperParameters.notes = 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...': 3000 "
+            "characters, over the maximum of 2500",
+        ),
+        (
+            lambda args: args["ResourceConfig"].update(KeepAlivePeriodInSeconds=99_999),
+            "ResourceConfig.KeepAlivePeriodInSeconds = 99999: over the maximum of 21600",
+        ),
+        (
+            lambda args: args["AlgorithmSpecification"].update(TrainingInputMode="Stream"),
+            "AlgorithmSpecification.TrainingInputMode = 'Stream': not one of Pipe, File",
+        ),
+        (
+            lambda args: args.update(RoleArn="not-an-arn"),
+            "RoleArn = 'not-an-arn': does not match the pattern",
+        ),
     ],
 )
 def test_broken_arguments_are_caught(steps, sagemaker_model, breakage, expected):
     broken = copy.deepcopy(steps["TrainBaseline"])
     breakage(broken["Arguments"])
     try:
-        errors = request_errors(sagemaker_model, broken)
-    except AssertionError as exc:  # an expression where a structure is expected
+        errors = request_errors(broken)
+    except RequestShapeError as exc:  # an expression where a structure is expected
         errors = str(exc)
     assert expected in errors
+
+
+def test_a_spec_value_over_a_request_limit_stops_the_build_naming_the_field(
+    build: Build,
+) -> None:
+    # botocore's HyperParameterValue allows 2,500 characters; SageMaker would refuse the job.
+    spec = changed_spec(MULTICLASS.spec, {"training": {"hyperparameters": {"notes": "x" * 3000}}})
+    with pytest.raises(SpecError) as raised:
+        offline_build(Inputs(spec, MULTICLASS.wiring))
+    assert str(raised.value).startswith(
+        "models/wine-forest/model.toml: step TrainBaseline: CreateTrainingJob would be refused: "
+        "HyperParameters.notes = 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...': 3000 characters, "
+        "over the maximum of 2500"
+    )
