@@ -124,7 +124,7 @@ def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
         args = _parser().parse_args(argv)
         if args.max_parallel_steps < 1:
             raise _UsageError("--max-parallel-steps must be at least 1")
-        _check_run_dir(args.run_dir)
+        _check_paths(args.run_dir, args.summary)
         targets = _targets(args)
         if len(targets) > 1 and args.summary is not None:
             raise _UsageError("--summary takes one pipeline: choose it with --model")
@@ -155,12 +155,17 @@ def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
     return _run_several(options, out, err)
 
 
-def _check_run_dir(run_dir: Path) -> None:
+def _check_paths(run_dir: Path, summary: Path | None) -> None:
+    """Where the run writes, checked before it starts: a run must not end in a traceback
+    after minutes of work because its summary cannot be written."""
     if run_dir.exists() and not run_dir.is_dir():
         raise _UsageError(f"--run-dir {run_dir}: is a file; give a directory (created if missing)")
-    for parent in run_dir.parents:
-        if parent.exists() and not parent.is_dir():
-            raise _UsageError(f"--run-dir {run_dir}: {parent} is a file, not a directory")
+    if summary is not None and summary.is_dir():
+        raise _UsageError(f"--summary {summary}: is a directory; give a file path")
+    for option, path in (("--run-dir", run_dir), ("--summary", summary)):
+        for parent in path.parents if path is not None else ():
+            if parent.exists() and not parent.is_dir():
+                raise _UsageError(f"{option} {path}: {parent} is a file, not a directory")
 
 
 def _targets(args: argparse.Namespace) -> list[PipelineEntry]:
@@ -219,13 +224,15 @@ def _report(result: RunResult, out: TextIO, err: TextIO) -> int:
     print(f"summary: {result.summary_path}", file=out)
     failure = result.summary["failure"]
     if failure is not None:
-        if result.failure_log:
-            failed = next(r for r in result.reports if r.name == failure["step"])
+        failed = next((r for r in result.reports if r.name == failure["step"]), None)
+        if result.failure_log and failed is not None:
             print(f"last {len(result.failure_log)} lines of {failed.log}:", file=err)
             for line in result.failure_log:
                 print(f"  | {line}", file=err)
         print(f"run directory kept: {result.summary['run_dir']}", file=err)
-        print(f"error: {failure['step']}: {failure['message']}", file=err)
+        # The reason last, where a reader looks first; the log it came from after it.
+        where = f" (log: {failed.log})" if failed is not None and failed.log else ""
+        print(f"error: {failure['step']}: {failure['message']}{where}", file=err)
     return result.exit_code
 
 

@@ -198,5 +198,10 @@ def write_json(path: Path, document: Any) -> None:
 
 
 def exit_failure(step: str, what: str, code: int, log: Path) -> StepError:
+    """The job's own one-line reason when it printed one (the step scripts end with
+    ``error: <reason>`` on a data mistake), else how it ended."""
     reason = "timed out" if code == -1 else f"exited with code {code}"
+    said = [line for line in log_tail(log, 200) if line.startswith("error: ")]
+    if said and code != -1:
+        return StepError(f"{step}: {said[-1].removeprefix('error: ')}", log=log)
     return StepError(f"{step}: {what} {reason}", log=log)

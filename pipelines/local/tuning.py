@@ -22,7 +22,7 @@ from typing import Any
 from pipelines.local.errors import DefinitionError, StepError
 from pipelines.local.graph import StepNode
 from pipelines.local.interruption import StepInterruptedError, stop_requested
-from pipelines.local.jobs import StepContext, StepOutcome, job_suffix
+from pipelines.local.jobs import StepContext, StepOutcome, job_suffix, log_tail
 from pipelines.local.sampling import DEFAULT_SEED, grid_points, parse_ranges, sample_points
 from pipelines.local.training import (
     TrainingResult,
@@ -125,13 +125,7 @@ class TuningExecutor:
 
         scored = [trial for trial in trials if trial.objective is not None]
         if not scored:
-            failed = [trial for trial in trials if trial.error is not None]
-            last = max(failed, key=lambda t: t.index) if failed else None
-            raise StepError(
-                f"{step}: no training job reported the objective metric "
-                f"{objective['MetricName']} ({len(failed)} of {len(trials)} failed)",
-                log=last.error.log if last and last.error else None,
-            )
+            raise _no_objective(step, trials, objective["MetricName"], definition)
         maximize = objective["Type"] == "Maximize"
 
         def rank(trial: Trial) -> tuple[float, int]:
@@ -206,6 +200,27 @@ class TuningExecutor:
         if trial.error is not None:
             summary["FailureReason"] = str(trial.error)
         return summary
+
+
+def _no_objective(
+    step: str, trials: list[Trial], metric: str, definition: Mapping[str, Any]
+) -> StepError:
+    """Name the regex that matched nothing and show what one trial printed last, so a regex
+    that does not fit the script's output is seen at once."""
+    definitions = (definition.get("AlgorithmSpecification") or {}).get("MetricDefinitions", [])
+    regex = next((d.get("Regex") for d in definitions if d.get("Name") == metric), None)
+    failed = [trial for trial in trials if trial.error is not None]
+    shown = min(trials, key=lambda t: (t.result is None, t.index))
+    log = shown.result.log if shown.result is not None else None
+    if log is None and shown.error is not None:
+        log = shown.error.log
+    tail = " | ".join(line.strip() for line in log_tail(log, 3) if line.strip())
+    return StepError(
+        f"{step}: no training job reported the objective metric {metric}: the regex "
+        f"{regex!r} matched no line ({len(failed)} of {len(trials)} jobs failed); the last "
+        f"lines of {shown.name}: {tail or '(nothing)'}",
+        log=log,
+    )
 
 
 def _describe(trial: Trial, total: int, metric: str) -> str:

@@ -101,11 +101,12 @@ def _not_utf8(path: Path) -> DataError:
 
 def _read_csv(path: Path) -> pd.DataFrame:
     try:
-        with path.open(encoding="utf-8", newline="") as file:
+        # utf-8-sig: a byte-order mark (Excel's "CSV UTF-8") is not part of the first name.
+        with path.open(encoding="utf-8-sig", newline="") as file:
             header = next(csv.reader(file), None)
         if header is not None:
             _check_header(path, header)
-        return pd.read_csv(path, encoding="utf-8")
+        return pd.read_csv(path, encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise _not_utf8(path) from None
     except pd.errors.EmptyDataError:
@@ -257,14 +258,27 @@ def prepare(
     return Prepared(result, classes)
 
 
+def minimum_rows(fractions: Sequence[float]) -> int:
+    """Rows (of each class, when stratified) below which the smallest split cannot get one:
+    1 / the smallest fraction, rounded up (7 at the default 0.70/0.15/0.15)."""
+    return math.ceil(1.0 / min(fractions) - 1e-9)
+
+
 def _too_few(label: object, count: int, fractions: Sequence[float]) -> DataError:
     shares = "/".join(f"{fraction:.2f}" for fraction in fractions)
     of_class = "" if label is None else f" of class {label}"
     kind = "" if label is None else "stratified "
-    each = "one row" if label is None else "one row of each class"
+    who = "the data needs" if label is None else "each class needs"
+    needed = minimum_rows(fractions)
+    bound = f"{needed} rows (1 / {min(fractions):.2f}, rounded up)"
+    if count < needed:
+        why = f"{who} at least {bound} so that every split gets one"
+    else:
+        why = f"rounding left a split without one, although {who} only {bound} in principle"
     return DataError(
         f"too few rows{of_class} ({count}) for a {kind}train/validation/test split with "
-        f"fractions {shares}: every split needs at least {each}"
+        f"fractions {shares}: {why}; add rows or raise preprocessing.validation_fraction "
+        "and test_fraction"
     )
 
 
@@ -280,8 +294,7 @@ def split_dataset(
     """Split ``data`` into train/validation/test parts, reproducibly for a seed; stratified
     by the label for a classification."""
     fractions = (1.0 - validation_fraction - test_fraction, validation_fraction, test_fraction)
-    # With fewer rows than this, the smallest split cannot receive one row (of a class).
-    needed = math.ceil(1.0 / min(fractions) - 1e-9)
+    needed = minimum_rows(fractions)
     if not stratify:
         if len(data) < needed:
             raise _too_few(None, len(data), fractions)

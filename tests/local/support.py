@@ -21,7 +21,8 @@ DATA_PREFIX = "s3://data-000000000000-eu-west-1/runs"
 CODE_DIR = "/opt/ml/processing/input/code"
 
 # A processing script: concatenates --value and the *.txt files of every --input into
-# result.txt and writes a JSON report; --fail makes it exit 3 after printing a line.
+# result.txt and writes a JSON report; --fail makes it exit 3 after printing a line, and
+# --fail-with REASON exit 1 after printing 'error: REASON', as the step scripts do.
 STEP_SCRIPT = """\
 import argparse, json, pathlib, sys
 parser = argparse.ArgumentParser()
@@ -29,7 +30,12 @@ parser.add_argument("--value", default="")
 parser.add_argument("--input", action="append", default=[])
 parser.add_argument("--output", required=True)
 parser.add_argument("--fail", action="store_true")
+parser.add_argument("--fail-with", default="")
 args = parser.parse_args()
+if args.fail_with:
+    print("some progress", flush=True)
+    print(f"error: {args.fail_with}", file=sys.stderr)
+    sys.exit(1)
 if args.fail:
     print("step script: failing on purpose", file=sys.stderr)
     sys.exit(3)

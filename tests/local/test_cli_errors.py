@@ -124,3 +124,10 @@ def test_a_run_dir_that_is_a_file_is_one_line(
     assert_one_error_line(result, f"--run-dir {run_dir}: ")
     assert "is a file" in result.err
     assert file.read_text() == "keep me\n"
+
+
+def test_a_summary_path_that_is_a_directory_is_one_line(
+    small_assembly: Path, tmp_path: Path
+) -> None:
+    result = run_cli("run", "--assembly", small_assembly, "--summary", tmp_path, "--model", "wine")
+    assert_one_error_line(result, f"--summary {tmp_path}: is a directory; give a file path")

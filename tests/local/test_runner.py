@@ -194,10 +194,21 @@ def test_a_failing_job_shows_its_log_tail_and_stops_the_execution(tmp_path: Path
     assert "  | step script: failing on purpose" in result.err
     assert f"run directory kept: {run_dir}" in result.err
     assert result.err.strip().splitlines()[-1] == (
-        "error: Broken: processing job exited with code 3"
+        f"error: Broken: processing job exited with code 3 (log: {log})"
     )
     # The job's working files stay for inspection.
     assert (Path(log).parent / "container" / "opt" / "ml" / "processing").is_dir()
+
+
+def test_a_job_s_own_one_line_reason_is_the_last_line(tmp_path: Path) -> None:
+    reason = "label column 'target' not found; columns are a, b"
+    steps = [processing_step("Preprocess", "--fail-with", reason)]
+    result = run(write_assembly(tmp_path / "cdk.out", definition(steps)), tmp_path / "run")
+    log = result.step("Preprocess")["log"]
+    assert result.code == 1
+    assert result.err.strip().splitlines()[-1] == f"error: Preprocess: {reason} (log: {log})"
+    assert result.summary["failure"]["message"] == reason
+    assert "  | some progress" in result.err  # the tail is still shown, above
 
 
 def test_each_job_gets_its_share_of_the_cpus_across_every_pipeline_running() -> None:

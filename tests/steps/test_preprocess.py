@@ -168,7 +168,13 @@ BAD_DATA: dict[str, tuple[Callable[[pd.DataFrame], pd.DataFrame], str]] = {
         'found 3 distinct value(s): 0, 1, 2; set data.task = "multiclass"',
     ),
     "one class": (_one_class, "found 1 distinct value(s): 1"),
-    "too few rows of a class": (_three_rows_of_class_0, "too few rows of class 0 (3)"),
+    "too few rows of a class": (
+        _three_rows_of_class_0,
+        "too few rows of class 0 (3) for a stratified train/validation/test split with "
+        "fractions 0.70/0.15/0.15: each class needs at least 7 rows (1 / 0.15, rounded up) so "
+        "that every split gets one; add rows or raise preprocessing.validation_fraction and "
+        "test_fraction",
+    ),
 }
 
 
@@ -223,6 +229,22 @@ def test_a_broken_header_or_encoding_is_one_line_naming_the_file(
     (tmp_path / "data.csv").write_bytes(content)
 
     assert_fails_cleanly(tmp_path, tmp_path / "output", message)
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_column_name(
+    sample_csv: Path, tmp_path: Path
+) -> None:
+    data = pd.read_csv(sample_csv)
+    data = data[["target", *[c for c in data.columns if c != "target"]]]
+    input_dir = tmp_path / "input"
+    input_dir.mkdir()
+    (input_dir / "data.csv").write_bytes(b"\xef\xbb\xbf" + data.to_csv(index=False).encode())
+    output_dir = tmp_path / "output"
+    output_dir.mkdir()
+
+    run = run_main(preprocess.main, ["--input-dir", input_dir, "--output-dir", output_dir])
+
+    assert run.code == 0, run.stderr
 
 
 def test_an_empty_file_is_rejected_as_empty_data(tmp_path: Path) -> None:
