@@ -4,6 +4,8 @@
                                   [--param Name=value ...] [--no-cache] [--summary PATH]
                                   [--model NAME ...] [--pipeline NAME] [--no-warm-pool]
                                   [--max-parallel-steps N]
+    python -m pipelines.local serve MODEL [--version N] [--port 8080] [--assembly] [--run-dir]
+    python -m pipelines.local invoke MODEL FILE|- [--content-type text/csv] [--run-dir]
 
 Every pipeline of the assembly runs (at once) unless ``--model`` or ``--pipeline`` picks some;
 a pipeline this machine cannot run (a built-in algorithm, a custom image) is reported in one
@@ -30,7 +32,7 @@ import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 
 from pipelines.local.assembly import PipelineEntry, list_pipelines, load_assembly
 from pipelines.local.errors import AssemblyError, LocalRunError, NotRunnableLocallyError
@@ -42,6 +44,13 @@ from pipelines.local.interruption import (
     stop_requested,
 )
 from pipelines.local.runner import RunOptions, RunResult, default_parallel_steps, run_pipeline
+from pipelines.local.serve import (
+    DEFAULT_PORT,
+    Request,
+    choose_version,
+    invoke,
+    serve,
+)
 from pipelines.local.summary import render
 
 
@@ -102,7 +111,43 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="steps running at once; each job gets CPUs / N threads (default: %(default)s)",
     )
+    _add_serve_commands(commands)
     return parser
+
+
+def _add_serve_commands(commands: Any) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="serve a model's deployed (or a registered) version until Ctrl-C",
+        description="Serve the version of MODEL the last local run deployed, or --version N.",
+    )
+    serve.add_argument("model", metavar="MODEL")
+    serve.add_argument("--assembly", type=Path, default=Path("cdk.out"), help="cdk synth output")
+    serve.add_argument("--run-dir", type=Path, default=Path(".run/local"))
+    serve.add_argument("--version", type=int, help="a registered version (default: deployed)")
+    serve.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help="0 picks a free one (default: %(default)s)"
+    )
+    invoke = commands.add_parser(
+        "invoke",
+        help="send rows to a model that `serve` is serving and print the answer",
+        description="POST the rows in FILE (or stdin: -) to MODEL's served endpoint.",
+    )
+    invoke.add_argument("model", metavar="MODEL")
+    invoke.add_argument("source", metavar="FILE", help="the request body; - reads stdin")
+    invoke.add_argument("--run-dir", type=Path, default=Path(".run/local"))
+    invoke.add_argument("--content-type", default="text/csv")
+    invoke.add_argument("--accept", default="application/json")
+
+
+def _serve_command(args: argparse.Namespace, out: TextIO) -> int:
+    if args.command == "invoke":
+        request = Request(args.source, args.content_type, args.accept)
+        return invoke(args.run_dir, args.model, request, out)
+    if not 0 <= args.port <= 65535:
+        raise _UsageError(f"--port {args.port}: must be 0-65535")
+    served = choose_version(args.run_dir.resolve(), args.assembly, args.model, args.version)
+    return serve(args.run_dir.resolve(), served, args.port, out)
 
 
 def main(
@@ -122,6 +167,8 @@ def main(
 def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
     try:
         args = _parser().parse_args(argv)
+        if args.command in ("serve", "invoke"):
+            return _serve_command(args, out)
         if args.max_parallel_steps < 1:
             raise _UsageError("--max-parallel-steps must be at least 1")
         _check_paths(args.run_dir, args.summary)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from pipelines.local.deployments import Deployment, record_deployment
 from pipelines.local.errors import DefinitionError, StepError
 from pipelines.local.graph import StepNode
 from pipelines.local.jobs import StepContext, StepOutcome, job_suffix, process_env
@@ -50,6 +51,23 @@ class ProcessHandle(Protocol):
     def kill(self) -> None: ...
 
 
+def post_invocation(
+    url: str, body: bytes, content_type: str, accept: str = "application/json"
+) -> tuple[int, str]:
+    """(HTTP status, response text) of one POST to ``url``/invocations."""
+    request = urllib.request.Request(  # noqa: S310 - always our own http://127.0.0.1 server
+        f"{url}/invocations",
+        data=body,
+        method="POST",
+        headers={"Content-Type": content_type, "Accept": accept},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_SECONDS) as response:  # noqa: S310
+            return int(response.status), response.read().decode(errors="replace")
+    except urllib.error.HTTPError as error:
+        return int(error.code), error.read().decode(errors="replace")
+
+
 @dataclass
 class LocalEndpoint:
     name: str
@@ -65,17 +83,7 @@ class LocalEndpoint:
         self, body: bytes, content_type: str, accept: str = "application/json"
     ) -> tuple[int, str]:
         """(HTTP status, response text) of one /invocations request."""
-        request = urllib.request.Request(  # noqa: S310 - always our own http://127.0.0.1 server
-            f"{self.url}/invocations",
-            data=body,
-            method="POST",
-            headers={"Content-Type": content_type, "Accept": accept},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_SECONDS) as response:  # noqa: S310
-                return int(response.status), response.read().decode()
-        except urllib.error.HTTPError as error:
-            return int(error.code), error.read().decode()
+        return post_invocation(self.url, body, content_type, accept)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -218,10 +226,10 @@ class EndpointExecutor:
         model_dir, code_dir = root / "opt/ml/model", root / "opt/ml/code"
         store = execution.store
         if container.get("ModelDataUrl"):
-            _extract(store, str(container["ModelDataUrl"]), model_dir)
+            extract_archive(store, str(container["ModelDataUrl"]), model_dir)
         else:
             model_dir.mkdir(parents=True, exist_ok=True)
-        _extract(store, submit, code_dir)
+        extract_archive(store, submit, code_dir)
         endpoint = start_server(
             name=name,
             arn=f"arn:aws:sagemaker:{execution.region}:{execution.account}:endpoint/{name.lower()}",
@@ -237,6 +245,17 @@ class EndpointExecutor:
             pool=execution.pool if execution.pool and execution.pool.is_warm() else None,
         )
         execution.hosting.add_endpoint(endpoint)
+        record_deployment(
+            execution.run_dir,
+            Deployment(
+                endpoint=name,
+                model_data_url=str(container.get("ModelDataUrl") or ""),
+                program=program,
+                submit_directory=submit,
+                environment=environment,
+                execution_id=execution.id,
+            ),
+        )
         return StepOutcome(
             properties={
                 **context.arguments,
@@ -250,7 +269,7 @@ class EndpointExecutor:
         )
 
 
-def _extract(store: ObjectStore, uri: str, destination: Path) -> None:
+def extract_archive(store: ObjectStore, uri: str, destination: Path) -> None:
     destination.mkdir(parents=True, exist_ok=True)
     try:
         with tarfile.open(fileobj=io.BytesIO(store.read_bytes(uri)), mode="r:gz") as archive:
@@ -274,6 +293,7 @@ def start_server(
     pool: WarmPool | None = None,
     startup_timeout: float = STARTUP_TIMEOUT_SECONDS,
     probe_interval: float = PROBE_INTERVAL_SECONDS,
+    port: int = 0,
 ) -> LocalEndpoint:
     """Start the model server and return once its /ping answers 200, all within
     ``startup_timeout``; a server that exits or misses the deadline is a StepError."""
@@ -287,6 +307,8 @@ def start_server(
         str(SERVER_SCRIPT),
         *("--model-dir", str(model_dir), "--code-dir", str(code_dir)),
         *("--program", program, "--port-file", str(port_file)),
+        # A run's endpoints take any free port; `serve` asks for a fixed one.
+        *(("--port", str(port)) if port else ()),
     ]
     process: ProcessHandle | None = None
     if pool is not None:

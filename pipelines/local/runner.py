@@ -30,6 +30,7 @@ from pipelines.environment import environment_snapshot
 from pipelines.local.assembly import load_assembly, populate_store
 from pipelines.local.cache import KEY_ATTRIBUTES, CacheEntry, StepCache, cache_config, cache_key
 from pipelines.local.control import ConditionExecutor, FailExecutor
+from pipelines.local.deployments import add_example
 from pipelines.local.errors import DefinitionError, FailStepError, StepError
 from pipelines.local.expressions import (
     Scope,
@@ -630,6 +631,8 @@ def _smoke_prediction(execution: Execution, scheduler: Scheduler) -> dict[str, A
         "response": response,
     }
     execution.report(endpoint.name, f"prediction for {len(cells)} test rows: HTTP {status}")
+    example = {"content_type": "text/csv", "body": body, "status": status, "response": response}
+    add_example(execution.run_dir, endpoint.name, example)
     return result
 
 
