@@ -40,6 +40,7 @@ PROCESSING = "/opt/ml/processing"
 PREPROCESS_INPUT_DIR = f"{PROCESSING}/input"
 PREPROCESS_OUTPUT_DIR = f"{PROCESSING}/output"
 EVALUATE_TEST_DIR = f"{PROCESSING}/test"
+EVALUATE_TRAIN_DIR = f"{PROCESSING}/train"
 EVALUATE_MODEL_DIR = f"{PROCESSING}/model"
 EVALUATE_SOURCE_DIR = f"{PROCESSING}/source"
 EVALUATE_OUTPUT_DIR = f"{PROCESSING}/evaluation"
@@ -82,6 +83,18 @@ DEFAULT_GATE_METRIC: dict[Task, str] = {
     "multiclass": "accuracy",
     "regression": "rmse",
 }
+# The naive predictor the evaluator scores on the test split, learnt from the training labels
+# alone; the gate fails a model that does not beat it. Its report section holds the strategy
+# (these words), its value on the gate metric and the selected model's improvement over it,
+# signed so that positive is better whichever way the metric points.
+NAIVE_STRATEGIES: dict[Task, str] = {
+    "binary": "majority class, scored with the training positive rate",
+    "multiclass": "majority class, scored with the training class frequencies",
+    "regression": "training mean",
+}
+NAIVE_SECTION = "naive_baseline"
+NAIVE_VALUE_PATH = f"{NAIVE_SECTION}.value"
+NAIVE_IMPROVEMENT_PATH = f"{NAIVE_SECTION}.improvement"
 # The validation metric the shipped XGBoost trainer reports per task (its eval_metric).
 TRAINER_METRIC: dict[Task, tuple[str, Direction]] = {
     "binary": ("auc", "Maximize"),

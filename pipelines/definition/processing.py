@@ -114,7 +114,7 @@ def split_uri(step_preprocess: Any, split: str) -> Any:
 def evaluate_step(ctx: BuildContext, step_preprocess: Any, candidates: Mapping[str, Any]) -> Any:
     """Score every candidate model on the test split with the model's own serving code
     (its inference script's model_fn and predict_fn), in the framework's image, and write the
-    report for the selected one."""
+    report for the selected one, with the naive predictor learnt from the train split."""
     from sagemaker.core.workflow import PropertyFile
     from sagemaker.mlops.workflow import ProcessingStep
 
@@ -138,6 +138,8 @@ def evaluate_step(ctx: BuildContext, step_preprocess: Any, candidates: Mapping[s
             code=ctx.wiring.evaluate_code_uri,
             inputs=[
                 _input("test", split_uri(step_preprocess, "test"), contract.EVALUATE_TEST_DIR),
+                # The naive predictor learns from the training labels.
+                _input("train", split_uri(step_preprocess, "train"), contract.EVALUATE_TRAIN_DIR),
                 _input("source", ctx.wiring.source_uri, contract.EVALUATE_SOURCE_DIR),
                 *(
                     _input(name, uri, f"{contract.EVALUATE_MODEL_DIR}/{name}")
@@ -154,6 +156,8 @@ def evaluate_step(ctx: BuildContext, step_preprocess: Any, candidates: Mapping[s
             arguments=[
                 "--test-dir",
                 contract.EVALUATE_TEST_DIR,
+                "--train-dir",
+                contract.EVALUATE_TRAIN_DIR,
                 "--source-dir",
                 contract.EVALUATE_SOURCE_DIR,
                 "--inference",

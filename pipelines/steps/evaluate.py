@@ -7,7 +7,8 @@ files of the candidate's ``model.tar.gz`` and ``predict_fn`` scores the test fea
 the evaluator works for any framework whose image runs it: it needs only numpy besides the
 inference script's own imports. The report is written in SageMaker's model-quality metrics
 layout for the task, for the selected model, plus which model was selected and every
-candidate's gate metric.
+candidate's gate metric, and the naive predictor's score on the same test split: a model
+that does not beat it has learnt nothing the training labels alone would not tell.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ TASK_METRICS = {
 }
 DEFAULT_GATE_METRIC = {"binary": "auc", "multiclass": "accuracy", "regression": "rmse"}
 TEST_DIR = "/opt/ml/processing/test"
+TRAIN_DIR = "/opt/ml/processing/train"
 SOURCE_DIR = "/opt/ml/processing/source"
 MODEL_ROOT = "/opt/ml/processing/model"
 OUTPUT_DIR = "/opt/ml/processing/evaluation"
@@ -66,6 +68,13 @@ REPORT_FILE = "evaluation.json"
 INFERENCE_SCRIPT = "inference.py"
 MODEL_ARCHIVE = "model.tar.gz"
 THRESHOLD = 0.5
+# What the naive predictor is, per task, in the words the report and the gate's message use.
+NAIVE_STRATEGIES = {
+    "binary": "majority class, scored with the training positive rate",
+    "multiclass": "majority class, scored with the training class frequencies",
+    "regression": "training mean",
+}
+NAIVE_SECTION = "naive_baseline"
 # A candidate's name becomes a directory name under the model root.
 CANDIDATE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
@@ -80,10 +89,10 @@ class Dataset:
     labels: npt.NDArray[np.float64]
 
 
-def load_test_data(directory: Path, task: str) -> Dataset:
+def load_test_data(directory: Path, task: str, split: str = "test") -> Dataset:
     """Read all CSVs in ``directory``: headerless, numeric, label in the first column."""
     if not directory.is_dir():
-        raise DataError(f"test directory not found: {directory}")
+        raise DataError(f"{split} directory not found: {directory}")
     paths = sorted(directory.glob("*.csv"))
     if not paths:
         raise DataError(f"no CSV file found in {directory}")
@@ -103,21 +112,21 @@ def load_test_data(directory: Path, task: str) -> Dataset:
     widths = {part.shape[1] for part in parts}
     if len(widths) != 1 or min(widths) < 2:
         raise DataError(
-            f"test data in {directory} needs the label and the same features in each file"
+            f"{split} data in {directory} needs the label and the same features in each file"
         )
     data = np.concatenate(parts)
     labels = data[:, 0]
-    _check_labels(labels, task)
+    _check_labels(labels, task, split)
     return Dataset(features=data[:, 1:].astype(np.float32), labels=labels)
 
 
-def _check_labels(labels: npt.NDArray[np.float64], task: str) -> None:
+def _check_labels(labels: npt.NDArray[np.float64], task: str, split: str) -> None:
     if not np.isfinite(labels).all():
-        raise DataError("test labels (first column) must be finite numbers")
+        raise DataError(f"{split} labels (first column) must be finite numbers")
     if task == "binary" and set(np.unique(labels).tolist()) != {0, 1}:
-        raise DataError("test labels (first column) must be 0 or 1 and include both classes")
+        raise DataError(f"{split} labels (first column) must be 0 or 1 and include both classes")
     if task == "multiclass" and not ((labels >= 0) & (labels == np.round(labels))).all():
-        raise DataError("test labels (first column) must be class indices 0, 1, 2, ...")
+        raise DataError(f"{split} labels (first column) must be class indices 0, 1, 2, ...")
 
 
 # -- safe extraction ------------------------------------------------------------------------
@@ -423,6 +432,40 @@ def task_metrics(
     return multiclass_metrics(classes, predictions)
 
 
+def naive_predictions(
+    task: str, train_labels: npt.NDArray[np.float64], rows: int
+) -> npt.NDArray[np.float64]:
+    """What a predictor that ignores the features says for ``rows`` test rows, learnt from
+    the training labels only: the positive rate as a constant score (AUC 0.5, the majority
+    label at the 0.5 threshold), the class frequencies as probabilities (argmax: the majority
+    class), or the mean."""
+    if task != "multiclass":
+        # The mean of 0/1 labels is the positive rate.
+        return np.full(rows, float(train_labels.mean()))
+    frequencies = np.bincount(train_labels.astype(np.int64)) / len(train_labels)
+    return np.tile(frequencies.astype(np.float64), (rows, 1))
+
+
+def improvement(model: float, naive: float, direction: str) -> float:
+    """How much better the model is than the naive predictor: positive is better, whichever
+    way the metric points."""
+    return model - naive if direction == "Maximize" else naive - model
+
+
+def naive_baseline(
+    args: argparse.Namespace, train_labels: npt.NDArray[np.float64], test: Dataset, model: float
+) -> dict[str, Any]:
+    """The report's section on the naive predictor, scored on the gate metric."""
+    predictions = naive_predictions(args.task, train_labels, len(test.labels))
+    value = float(task_metrics(args.task, test.labels, predictions)[args.metric]["value"])
+    return {
+        "strategy": NAIVE_STRATEGIES[args.task],
+        "metric": args.metric,
+        "value": value,
+        "improvement": improvement(model, value, TASK_METRICS[args.task][args.metric]),
+    }
+
+
 def select_model(values: dict[str, float], direction: str) -> str:
     """The candidate best on the metric; a tie keeps the earlier candidate."""
     selected = next(iter(values))
@@ -432,8 +475,11 @@ def select_model(values: dict[str, float], direction: str) -> str:
     return selected
 
 
-def evaluate(args: argparse.Namespace, test: Dataset) -> dict[str, Any]:
-    """Score every candidate and build the report for the one selected."""
+def evaluate(
+    args: argparse.Namespace, test: Dataset, train_labels: npt.NDArray[np.float64]
+) -> dict[str, Any]:
+    """Score every candidate and build the report for the one selected, against the naive
+    predictor learnt from ``train_labels``."""
     metrics = {}
     with tempfile.TemporaryDirectory() as workdir:
         code_dir = unpack_source(args.source_dir, Path(workdir, "source"))
@@ -453,12 +499,16 @@ def evaluate(args: argparse.Namespace, test: Dataset) -> dict[str, Any]:
         METRIC_GROUPS[args.task]: metrics[selected],
         "selected_model": {"name": selected, "s3_uri": uris[selected]},
         "candidates": {name: {args.metric: value} for name, value in values.items()},
+        NAIVE_SECTION: naive_baseline(args, train_labels, test, values[selected]),
     }
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--test-dir", type=Path, default=Path(TEST_DIR))
+    parser.add_argument(
+        "--train-dir", type=Path, default=Path(TRAIN_DIR), help="the naive predictor learns here"
+    )
     parser.add_argument("--source-dir", type=Path, default=Path(SOURCE_DIR))
     parser.add_argument("--inference", default=INFERENCE_SCRIPT, help="serving script's path")
     parser.add_argument("--task", choices=sorted(TASK_METRICS), default="binary")
@@ -494,7 +544,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         test = load_test_data(args.test_dir, args.task)
-        report = evaluate(args, test)
+        train = load_test_data(args.train_dir, args.task, "train")
+        report = evaluate(args, test, train.labels)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -503,9 +554,10 @@ def main(argv: list[str] | None = None) -> int:
     values = " ".join(
         f"{name}={scores[args.metric]:.6f}" for name, scores in report["candidates"].items()
     )
+    naive = report[NAIVE_SECTION]
     print(
         f"evaluate: selected {report['selected_model']['name']} model on {len(test.labels)} "
-        f"test rows ({args.metric} {values})"
+        f"test rows ({args.metric} {values}; naive predictor {naive['value']:.6f})"
     )
     return 0
 

@@ -216,7 +216,7 @@ def test_a_spec_without_tuning_has_no_tune_step_and_one_candidate(untuned_build:
     container_args = args["AppSpecification"]["ContainerArguments"]
     assert model_arguments(container_args) == [("baseline", BASELINE_MODEL_URI)]
     inputs = {i["InputName"] for i in args["ProcessingInputs"]}
-    assert inputs == {"test", "source", "baseline", "code"}
+    assert inputs == {"test", "train", "source", "baseline", "code"}
     assert "Steps.Tune" not in untuned_build.text
 
 
@@ -707,12 +707,15 @@ def test_models_are_written_under_the_artifact_prefix_with_the_kms_key(any_build
 # -- evaluation and gates -------------------------------------------------------------------------
 
 
-def test_evaluate_reads_the_test_split_the_source_bundle_and_both_candidate_models(steps):
+def test_evaluate_reads_the_test_and_train_splits_the_source_bundle_and_both_candidates(steps):
     inputs = {
         i["InputName"]: i["S3Input"] for i in steps["Evaluate"]["Arguments"]["ProcessingInputs"]
     }
-    assert set(inputs) == {"test", "source", "baseline", "tuned", "code"}
+    assert set(inputs) == {"test", "train", "source", "baseline", "tuned", "code"}
     assert inputs["test"]["S3Uri"] == split_output("test")
+    # The naive predictor learns from the training labels, never from the test split's.
+    assert inputs["train"]["S3Uri"] == split_output("train")
+    assert inputs["train"]["LocalPath"] == "/opt/ml/processing/train"
     assert inputs["source"]["S3Uri"] == WIRING.source_uri
     assert inputs["baseline"]["S3Uri"] == BASELINE_MODEL_URI
     assert inputs["tuned"]["S3Uri"] == tuned_model_uri()
@@ -753,6 +756,7 @@ def test_evaluate_runs_python3_in_the_xgboost_image_with_arguments_the_script_ac
     assert (REPO / "pipelines/steps" / parsed.inference).is_file()
     inputs = {i["InputName"]: i["S3Input"]["LocalPath"] for i in args["ProcessingInputs"]}
     assert str(parsed.test_dir) == inputs["test"]
+    assert str(parsed.train_dir) == inputs["train"]
     assert str(parsed.source_dir) == inputs["source"]
     for name, _ in parsed.model:
         assert str(parsed.model_root / name) == inputs[name]
@@ -839,12 +843,15 @@ def test_json_paths_read_by_the_pipeline_exist_in_a_real_evaluate_report(tmp_pat
         uris[name] = f"s3://bucket/{name}/model.tar.gz"
     args.source_dir, args.model_root, args.inference = source, tmp_path / "models", "inference.py"
     args.model = list(uris.items())
-    report = evaluate.evaluate(args, evaluate.Dataset(features, labels))
+    # The first half of the rows stands in for the training labels.
+    report = evaluate.evaluate(args, evaluate.Dataset(features, labels), labels[:30])
     spec = any_build.inputs.spec
     gate_path = contract.report_json_path(spec.data.task, spec.gate_metric)
     paths = {json_get["Path"] for json_get in find(any_build.definition, "Std:JsonGet")}
     assert paths == {gate_path, "selected_model.s3_uri"}
     assert isinstance(_json_path(report, gate_path), float)
+    assert isinstance(_json_path(report, contract.NAIVE_VALUE_PATH), float)
+    assert isinstance(_json_path(report, contract.NAIVE_IMPROVEMENT_PATH), float)
     assert _json_path(report, "selected_model.s3_uri") in uris.values()
 
 
@@ -853,6 +860,9 @@ def test_report_layout_of_the_contract_is_the_evaluate_script_s():
     assert evaluate.TASK_METRICS == contract.TASK_METRICS
     assert evaluate.DEFAULT_GATE_METRIC == contract.DEFAULT_GATE_METRIC
     assert evaluate.REPORT_FILE == contract.EVALUATION_FILE
+    assert evaluate.NAIVE_STRATEGIES == contract.NAIVE_STRATEGIES
+    assert evaluate.NAIVE_SECTION == contract.NAIVE_SECTION
+    assert evaluate.TRAIN_DIR == contract.EVALUATE_TRAIN_DIR
     assert (evaluate.TEST_DIR, evaluate.SOURCE_DIR, evaluate.MODEL_ROOT, evaluate.OUTPUT_DIR) == (
         contract.EVALUATE_TEST_DIR,
         contract.EVALUATE_SOURCE_DIR,

@@ -132,7 +132,10 @@ def test_evaluate_copies_and_defaults_match_the_contract() -> None:
     assert evaluate.TASK_METRICS == contract.TASK_METRICS
     assert evaluate.DEFAULT_GATE_METRIC == contract.DEFAULT_GATE_METRIC
     assert evaluate.REPORT_FILE == contract.EVALUATION_FILE
+    assert evaluate.NAIVE_STRATEGIES == contract.NAIVE_STRATEGIES
+    assert evaluate.NAIVE_SECTION == contract.NAIVE_SECTION
     assert args.inference == contract.SHIPPED_INFERENCE
+    assert args.train_dir == Path(contract.EVALUATE_TRAIN_DIR)
     assert (args.test_dir, args.source_dir, args.model_root, args.output_dir) == (
         Path(contract.EVALUATE_TEST_DIR),
         Path(contract.EVALUATE_SOURCE_DIR),

@@ -49,9 +49,13 @@ def evaluate_argv(
     *names: str,
     task: str = "binary",
     metric: str | None = None,
+    train_dir: Path | None = None,
 ) -> list[str]:
+    """The evaluator's arguments; the train split is the test split's sibling unless given."""
+    train = train_dir or test_dir.parent / "train"
     argv = [
-        *("--test-dir", str(test_dir), "--source-dir", str(source_dir)),
+        *("--test-dir", str(test_dir), "--train-dir", str(train)),
+        *("--source-dir", str(source_dir)),
         *("--inference", "inference.py", "--task", task),
         *(("--metric", metric) if metric else ()),
         *("--model-root", str(model_root), "--output-dir", str(output)),
@@ -104,8 +108,16 @@ def test_chain_selects_the_better_tuned_model_with_test_auc_above_098(
     assert report["selected_model"] == {"name": "tuned", "s3_uri": TUNED_URI}
     assert report["candidates"]["tuned"] == {"auc": metrics["auc"]["value"]}
     assert report["candidates"]["baseline"]["auc"] < report["candidates"]["tuned"]["auc"]
+    # A constant score ranks nothing: the naive predictor's AUC is 0.5 whatever the data.
+    assert report["naive_baseline"] == {
+        "strategy": contract.NAIVE_STRATEGIES["binary"],
+        "metric": "auc",
+        "value": 0.5,
+        "improvement": pytest.approx(metrics["auc"]["value"] - 0.5),
+    }
     assert run.stdout.count("\n") == 1
     assert "selected tuned" in run.stdout
+    assert "naive predictor 0.500000" in run.stdout
 
 
 def test_binary_report_follows_the_sagemaker_model_quality_layout(
@@ -120,7 +132,12 @@ def test_binary_report_follows_the_sagemaker_model_quality_layout(
 
     assert run.code == 0, run.stderr
     report = read_report(tmp_path / "eval")
-    assert set(report) == {"binary_classification_metrics", "selected_model", "candidates"}
+    assert set(report) == {
+        "binary_classification_metrics",
+        "selected_model",
+        "candidates",
+        "naive_baseline",
+    }
     metrics = report["binary_classification_metrics"]
     for name in ("auc", "accuracy", "precision", "recall", "f1"):
         assert isinstance(metrics[name]["value"], float)
@@ -200,6 +217,11 @@ def test_regression_selects_by_the_metrics_direction_whatever_the_order(
     assert set(metrics) == {"rmse", "mse", "mae", "r2"}
     assert metrics["rmse"]["value"] == pytest.approx(metrics["mse"]["value"] ** 0.5)
     assert metrics["r2"]["value"] > 0.3
+    naive = report["naive_baseline"]
+    assert naive["strategy"] == "training mean"
+    assert naive["improvement"] > 0
+    # A constant has an R2 of at most about zero on the test split.
+    assert naive["value"] < 0.05 if metric == "r2" else naive["value"] > metrics[metric]["value"]
     # Where the quality gate reads the selected model's value.
     group, name, field = contract.report_json_path("regression", metric).split(".")
     assert report[group][name][field] == report["candidates"]["tuned"][metric]
@@ -553,6 +575,26 @@ def test_missing_test_data_fails_cleanly(
     assert not (tmp_path / "eval").exists()
 
 
+def test_missing_train_data_fails_cleanly(
+    split_dir: Path, trained: TrainedModel, shipped_source: Path, tmp_path: Path
+) -> None:
+    models = stage_models(tmp_path / "m", {"baseline": trained.model_dir})
+    argv = evaluate_argv(
+        split_dir / "test",
+        shipped_source,
+        models,
+        tmp_path / "eval",
+        "baseline",
+        train_dir=tmp_path / "absent",
+    )
+
+    run = run_main(evaluate.main, argv)
+
+    assert run.code == 1
+    assert run.stderr.startswith("error: train directory not found")
+    assert not (tmp_path / "eval").exists()
+
+
 ONE_MODEL = ["--model", "baseline", "s3://b/x"]
 
 
@@ -690,3 +732,75 @@ def test_the_source_bundle_is_found_by_content_whatever_its_name(tmp_path: Path)
     unpacked = evaluate.unpack_source(source, tmp_path / "unpacked")
     assert unpacked == tmp_path / "unpacked"
     assert (unpacked / "inference.py").read_text() == FILE_MODEL_SCRIPT
+
+
+# -- the naive predictor ---------------------------------------------------------------------
+def naive_args(task: str, metric: str) -> Any:
+    return evaluate.parse_args(["--task", task, "--metric", metric, *ONE_MODEL])
+
+
+@pytest.mark.parametrize(
+    ("train_labels", "metric", "expected"),
+    [
+        # 30% positive in training: every test row scores 0.3, so all are called 0.
+        ([0] * 7 + [1] * 3, "accuracy", 3 / 5),
+        ([0] * 7 + [1] * 3, "recall", 0.0),
+        # 70% positive: every row is called 1.
+        ([0] * 3 + [1] * 7, "accuracy", 2 / 5),
+        ([0] * 3 + [1] * 7, "recall", 1.0),
+        # One constant score ranks no positive above a negative.
+        ([0] * 7 + [1] * 3, "auc", 0.5),
+    ],
+)
+def test_the_binary_naive_predictor_scores_the_training_positive_rate(
+    train_labels: list[int], metric: str, expected: float
+) -> None:
+    test = evaluate.Dataset(np.zeros((5, 2), np.float32), np.array([0.0, 0, 1, 1, 0]))
+
+    section = evaluate.naive_baseline(
+        naive_args("binary", metric), np.array(train_labels, float), test, 0.9
+    )
+
+    assert section["value"] == pytest.approx(expected)
+    assert section["strategy"] == contract.NAIVE_STRATEGIES["binary"]
+    assert section["metric"] == metric
+    assert section["improvement"] == pytest.approx(0.9 - expected)
+
+
+def test_the_multiclass_naive_predictor_predicts_the_training_majority_class() -> None:
+    # Training frequencies 1/6, 2/6, 3/6: every test row is called class 2.
+    train_labels = np.array([0.0, 1, 1, 2, 2, 2])
+    test = evaluate.Dataset(np.zeros((4, 2), np.float32), np.array([2.0, 2, 1, 0]))
+    predictions = evaluate.naive_predictions("multiclass", train_labels, 4)
+
+    assert predictions.tolist() == [[1 / 6, 2 / 6, 3 / 6]] * 4
+    accuracy = evaluate.naive_baseline(naive_args("multiclass", "accuracy"), train_labels, test, 1)
+    assert accuracy["value"] == 0.5
+    # Class 2 only: precision 2/4, recall 1, F1 2/3, weighted by its support of one half.
+    f1 = evaluate.naive_baseline(naive_args("multiclass", "weighted_f1"), train_labels, test, 1)
+    assert f1["value"] == pytest.approx(1 / 3)
+    assert f1["strategy"] == contract.NAIVE_STRATEGIES["multiclass"]
+
+
+@pytest.mark.parametrize(
+    ("metric", "naive", "improvement"),
+    # Model value 0.5 throughout; rmse and mae are minimized, r2 maximized.
+    [("rmse", 1.0, 0.5), ("mae", 1.0, 0.5), ("mse", 1.0, 0.5), ("r2", 0.0, 0.5)],
+)
+def test_the_regression_naive_predictor_is_the_training_mean_and_improvement_is_signed(
+    metric: str, naive: float, improvement: float
+) -> None:
+    # Training mean 3; test labels 2 and 4: every error is 1, and the test mean is 3 too.
+    train_labels = np.array([1.0, 2, 3, 6])
+    test = evaluate.Dataset(np.zeros((2, 2), np.float32), np.array([2.0, 4.0]))
+
+    section = evaluate.naive_baseline(naive_args("regression", metric), train_labels, test, 0.5)
+
+    assert section["value"] == pytest.approx(naive)
+    assert section["improvement"] == pytest.approx(improvement)
+    assert section["strategy"] == "training mean"
+
+
+def test_a_model_worse_than_the_naive_predictor_has_a_negative_improvement() -> None:
+    assert evaluate.improvement(0.8, 0.9, "Maximize") == pytest.approx(-0.1)
+    assert evaluate.improvement(12.0, 10.0, "Minimize") == pytest.approx(-2.0)
