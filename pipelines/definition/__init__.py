@@ -7,7 +7,8 @@ hash seed. The package never imports aws_cdk and imports nothing from sagemaker 
 runs, so importing it is free.
 
 Pipeline: Preprocess -> TrainBaseline (and Tune, when the spec tunes) -> Evaluate (picks the
-better candidate) -> QualityGate (the spec's metric against QualityThreshold, else
+better candidate and scores the naive predictor) -> QualityGate (the spec's metric against
+QualityThreshold, and better than the naive predictor by evaluation.naive_margin, else
 QualityTooLow fails the execution) -> RegisterModel -> DeployIfApproved (only when
 ModelApprovalStatus is Approved) -> CreateModel -> EndpointConfig -> Endpoint ->
 ConfigureAutoscaling (a Lambda).

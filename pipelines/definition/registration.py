@@ -1,5 +1,6 @@
 """The quality gate and registration: the selected model goes into the model registry only
-when its metric passes the threshold; otherwise the execution fails with both numbers."""
+when its metric passes the threshold and beats the naive predictor; otherwise the execution
+fails with the numbers it was judged on."""
 
 # ruff: noqa: PLC0415 - the SDK is imported inside the build only
 
@@ -14,6 +15,15 @@ from pipelines.definition.deployment import deploy_gate, model_builder
 
 
 @dataclass(frozen=True)
+class NaiveInputs:
+    """The naive predictor's value on the gate metric and the model's improvement over it
+    (positive is better): pipeline expressions."""
+
+    value: Any
+    improvement: Any
+
+
+@dataclass(frozen=True)
 class GateInputs:
     """What the gate judges and what it registers: pipeline expressions."""
 
@@ -21,6 +31,8 @@ class GateInputs:
     model_uri: Any
     # The evaluation report, registered as the version's model metrics (None: no report).
     report_uri: Any | None
+    # The naive predictor's value and the model's improvement over it (None: no evaluator).
+    naive: NaiveInputs | None = None
 
 
 def evaluated(ctx: BuildContext, step_evaluate: Any) -> GateInputs:
@@ -40,6 +52,10 @@ def evaluated(ctx: BuildContext, step_evaluate: Any) -> GateInputs:
         report_uri=Join(
             on="/",
             values=[outputs[contract.EVALUATION_OUTPUT].S3Output.S3Uri, contract.EVALUATION_FILE],
+        ),
+        naive=NaiveInputs(
+            value=value(contract.NAIVE_VALUE_PATH),
+            improvement=value(contract.NAIVE_IMPROVEMENT_PATH),
         ),
     )
 
@@ -82,38 +98,67 @@ def register_step(ctx: BuildContext, inputs: GateInputs) -> Any:
     )
 
 
-def quality_gate(ctx: BuildContext, inputs: GateInputs) -> Any:
-    """Register (and deploy when approved) if the gate metric is on the right side of the
-    threshold: at least it for a metric to maximize, at most it for one to minimize."""
+def gate_conditions(ctx: BuildContext, inputs: GateInputs) -> list[Any]:
+    """The metric on the right side of the threshold (at least it to maximize, at most it to
+    minimize) and, with an evaluator, an improvement over the naive predictor above the
+    margin: a threshold alone passes a constant predictor on imbalanced data."""
     from sagemaker.core.workflow import (
+        ConditionGreaterThan,
         ConditionGreaterThanOrEqualTo,
         ConditionLessThanOrEqualTo,
-        Join,
     )
-    from sagemaker.mlops.workflow import ConditionStep, FailStep
+
+    spec = ctx.spec
+    maximize = spec.gate_direction == "Maximize"
+    conditions = [
+        (ConditionGreaterThanOrEqualTo if maximize else ConditionLessThanOrEqualTo)(
+            left=inputs.metric, right=ctx.parameters.quality_threshold
+        )
+    ]
+    if inputs.naive is not None:
+        conditions.append(
+            ConditionGreaterThan(left=inputs.naive.improvement, right=spec.evaluation.naive_margin)
+        )
+    return conditions
+
+
+def fail_message(ctx: BuildContext, inputs: GateInputs) -> Any:
+    """Every number the gate judged: the model's metric, the threshold and, with an
+    evaluator, the naive predictor's value and the margin."""
+    from sagemaker.core.workflow import Join
 
     spec, threshold = ctx.spec, ctx.parameters.quality_threshold
     maximize = spec.gate_direction == "Maximize"
-    condition = (ConditionGreaterThanOrEqualTo if maximize else ConditionLessThanOrEqualTo)(
-        left=inputs.metric, right=threshold
+    if inputs.naive is None:
+        # A built-in algorithm's gate, unchanged: its threshold is all it is judged on.
+        verdict = ["is below" if maximize else "is above", "the quality threshold", threshold]
+        return Join(on=" ", values=[f"Model {spec.gate_metric}", inputs.metric, *verdict])
+    strategy = contract.NAIVE_STRATEGIES[spec.data.task]
+    return Join(
+        on=" ",
+        values=[
+            f"Model {spec.gate_metric}",
+            inputs.metric,
+            "must be at least" if maximize else "must be at most",
+            "the quality threshold",
+            threshold,
+            f"and beat the naive predictor ({strategy})",
+            inputs.naive.value,
+            f"by more than {spec.evaluation.naive_margin}",
+        ],
     )
+
+
+def quality_gate(ctx: BuildContext, inputs: GateInputs) -> Any:
+    """Register (and deploy when approved) if every gate condition holds; otherwise fail with
+    the numbers."""
+    from sagemaker.mlops.workflow import ConditionStep, FailStep
+
     step_register = register_step(ctx, inputs)
-    step_fail = FailStep(
-        name=contract.QUALITY_FAIL,
-        error_message=Join(
-            on=" ",
-            values=[
-                f"Model {spec.gate_metric}",
-                inputs.metric,
-                "is below" if maximize else "is above",
-                "the quality threshold",
-                threshold,
-            ],
-        ),
-    )
+    step_fail = FailStep(name=contract.QUALITY_FAIL, error_message=fail_message(ctx, inputs))
     return ConditionStep(
         name=contract.QUALITY_GATE,
-        conditions=[condition],
+        conditions=gate_conditions(ctx, inputs),
         if_steps=[step_register, deploy_gate(ctx, inputs.model_uri, step_register)],
         else_steps=[step_fail],
     )

@@ -253,6 +253,10 @@ class EvaluationSpec(Section):
     # Unset: the task's default (auc, accuracy, rmse); the direction follows from the metric.
     metric: str | None = None
     threshold: float | None = None
+    # How much the model must beat the naive predictor by on the gate metric, in the metric's
+    # units; 0 means strictly better. Accuracy alone passes a constant predictor on imbalanced
+    # data, so the gate always compares with it as well as with the threshold.
+    naive_margin: float = Field(default=0.0, ge=0, allow_inf_nan=False)
 
 
 class DeploymentSpec(Section):
@@ -335,6 +339,11 @@ class ModelSpec(Section):
             )
         if self.evaluation.threshold is None:
             raise ValueError("evaluation.threshold is required with training.algorithm")
+        if "naive_margin" in self.evaluation.model_fields_set:
+            raise ValueError(
+                f"evaluation.naive_margin: a {algorithm} model is gated on its tuning job's "
+                "objective alone; no evaluator scores a naive predictor for it"
+            )
         if self.data.task == "multiclass" and "num_classes" not in self.training.hyperparameters:
             raise ValueError(
                 f"training.hyperparameters.num_classes is required for a multiclass {algorithm}"

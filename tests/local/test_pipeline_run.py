@@ -140,8 +140,21 @@ def test_a_threshold_out_of_reach_takes_the_fail_branch(base_run: BaseRun, tmp_p
     before = len(versions(base_run.run_dir, GROUP))
     result, run_dir = rerun(base_run, tmp_path, "QualityThreshold=1.01")
     assert result.code == 1
-    auc = report(result)["binary_classification_metrics"]["auc"]["value"]
-    message = f"Model auc {auc} is below the quality threshold 1.01"
+    evaluation = report(result)
+    auc = evaluation["binary_classification_metrics"]["auc"]["value"]
+    naive = evaluation["naive_baseline"]
+    message = (
+        f"Model auc {auc} must be at least the quality threshold 1.01 and beat the naive "
+        f"predictor (majority class, scored with the training positive rate) {naive['value']} "
+        "by more than 0.0"
+    )
+    # The threshold is what fails here: the model beats the naive predictor by far.
+    assert result.step("QualityGate")["outputs"]["evaluated"] == [
+        f"{auc} GreaterThanOrEqualTo 1.01",
+        # The margin 0.0 went through the CDK app's JSON, which spells it 0.
+        f"{naive['improvement']} GreaterThan 0",
+    ]
+    assert naive["value"] == 0.5
     assert result.summary["failure"] == {
         "kind": "fail",
         "step": "QualityTooLow",

@@ -32,7 +32,10 @@ from tests.pipeline.conftest import (
     VARIANT,
     Build,
     FreshBuild,
+    Inputs,
+    changed_spec,
     inputs_json,
+    offline_build,
     walk_steps,
 )
 from tests.support.offline import no_network
@@ -848,10 +851,10 @@ def test_json_paths_read_by_the_pipeline_exist_in_a_real_evaluate_report(tmp_pat
     spec = any_build.inputs.spec
     gate_path = contract.report_json_path(spec.data.task, spec.gate_metric)
     paths = {json_get["Path"] for json_get in find(any_build.definition, "Std:JsonGet")}
-    assert paths == {gate_path, "selected_model.s3_uri"}
-    assert isinstance(_json_path(report, gate_path), float)
-    assert isinstance(_json_path(report, contract.NAIVE_VALUE_PATH), float)
-    assert isinstance(_json_path(report, contract.NAIVE_IMPROVEMENT_PATH), float)
+    naive_paths = {contract.NAIVE_VALUE_PATH, contract.NAIVE_IMPROVEMENT_PATH}
+    assert paths == {gate_path, "selected_model.s3_uri", *naive_paths}
+    for path in (gate_path, *naive_paths):
+        assert isinstance(_json_path(report, path), float)
     assert _json_path(report, "selected_model.s3_uri") in uris.values()
 
 
@@ -871,13 +874,30 @@ def test_report_layout_of_the_contract_is_the_evaluate_script_s():
     )
 
 
-def test_quality_gate_compares_the_reported_auc_with_the_threshold_parameter(steps):
-    (condition,) = steps["QualityGate"]["Arguments"]["Conditions"]
-    assert condition == {
+def test_quality_gate_compares_the_reported_auc_with_the_threshold_and_the_naive_predictor(
+    steps,
+):
+    threshold, naive = steps["QualityGate"]["Arguments"]["Conditions"]
+    assert threshold == {
         "Type": "GreaterThanOrEqualTo",
         "LeftValue": json_get("binary_classification_metrics.auc.value"),
         "RightValue": get("Parameters.QualityThreshold"),
     }
+    # Strictly better than the naive predictor by default (naive_margin 0).
+    assert naive == {
+        "Type": "GreaterThan",
+        "LeftValue": json_get("naive_baseline.improvement"),
+        "RightValue": 0.0,
+    }
+
+
+def test_the_naive_margin_of_the_spec_is_the_right_value_of_the_second_condition():
+    spec = changed_spec(SPEC, {"evaluation": {"naive_margin": 0.05}})
+    steps = offline_build(Inputs(spec, WIRING)).steps
+    _, naive = steps["QualityGate"]["Arguments"]["Conditions"]
+    assert naive["RightValue"] == 0.05
+    message = steps["QualityTooLow"]["Arguments"]["ErrorMessage"]
+    assert render(message).endswith("by more than 0.05")
 
 
 @pytest.mark.parametrize(
@@ -892,23 +912,26 @@ def test_quality_gate_direction_and_metric_follow_the_task(request, build_name, 
     spec = found.inputs.spec
     expected_path = contract.report_json_path(spec.data.task, spec.gate_metric)
     assert expected_path.startswith(path)
-    (condition,) = found.steps["QualityGate"]["Arguments"]["Conditions"]
+    condition, naive = found.steps["QualityGate"]["Arguments"]["Conditions"]
     assert condition == {
         "Type": kind,
         "LeftValue": json_get(expected_path),
         "RightValue": get("Parameters.QualityThreshold"),
     }
+    # The improvement is signed by the evaluator, so "greater" is better for every direction.
+    assert naive["Type"] == "GreaterThan"
+    assert naive["LeftValue"] == json_get(contract.NAIVE_IMPROVEMENT_PATH)
 
 
 @pytest.mark.parametrize(
     ("build_name", "metric", "verdict"),
     [
-        ("build", "auc", "is below"),
-        ("multiclass_build", "weighted_f1", "is below"),
-        ("regression_build", "rmse", "is above"),
+        ("build", "auc", "must be at least"),
+        ("multiclass_build", "weighted_f1", "must be at least"),
+        ("regression_build", "rmse", "must be at most"),
     ],
 )
-def test_failing_the_gate_fails_with_a_message_naming_metric_and_threshold(
+def test_failing_the_gate_fails_with_a_message_naming_metric_threshold_and_naive_predictor(
     request, build_name, metric, verdict
 ):
     found: Build = request.getfixturevalue(build_name)
@@ -919,9 +942,11 @@ def test_failing_the_gate_fails_with_a_message_naming_metric_and_threshold(
     metric_value = json_get(contract.report_json_path(spec.data.task, metric))
     assert metric_value in message["Std:Join"]["Values"]
     assert get("Parameters.QualityThreshold") in message["Std:Join"]["Values"]
+    strategy = contract.NAIVE_STRATEGIES[spec.data.task]
     assert render(message) == (
         f"Model {metric} <JsonGet:{metric_value['Std:JsonGet']['Path']}> {verdict} "
-        "the quality threshold <Parameters.QualityThreshold>"
+        "the quality threshold <Parameters.QualityThreshold> and beat the naive predictor "
+        f"({strategy}) <JsonGet:naive_baseline.value> by more than 0.0"
     )
 
 
@@ -1434,6 +1459,12 @@ def test_a_builtin_algorithm_is_tuned_and_gated_on_its_own_objective(
     assert condition["LeftValue"] == {
         "Get": "Steps.Tune.BestTrainingJob.FinalHyperParameterTuningJobObjectiveMetric.Value"
     }
+    # No evaluator, so no naive predictor: the threshold alone, as before.
+    assert render(steps["QualityTooLow"]["Arguments"]["ErrorMessage"]) == (
+        "Model validation:binary_classification_accuracy "
+        "<Steps.Tune.BestTrainingJob.FinalHyperParameterTuningJobObjectiveMetric.Value> "
+        "is below the quality threshold <Parameters.QualityThreshold>"
+    )
     # Registered and served by the same image, with no evaluation report to attach.
     register = steps["RegisterModel"]["Arguments"]
     (container,) = register["InferenceSpecification"]["Containers"]

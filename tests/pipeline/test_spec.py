@@ -376,6 +376,21 @@ BAD_SPECS = [
         ["evaluation.threshold is required for a regression"],
     ),
     (
+        "negative naive margin",
+        BINARY + "[evaluation]\nnaive_margin = -0.01\n",
+        (),
+        ["evaluation.naive_margin", "greater than or equal to 0"],
+    ),
+    (
+        "naive margin of a built-in algorithm",
+        LINEAR
+        + LINEAR_RANGES
+        + '[evaluation]\nmetric = "validation:binary_f_beta"\nthreshold = 0.9\n'
+        + "naive_margin = 0.05\n",
+        (),
+        ["evaluation.naive_margin: a linear-learner model is gated on its tuning job's objective"],
+    ),
+    (
         "parallel jobs above jobs",
         BINARY + "[tuning]\nmax_jobs = 2\nmax_parallel_jobs = 3\n",
         (),
@@ -570,6 +585,8 @@ def test_the_gate_defaults_per_task(task, metric, direction, threshold):
         direction,
         threshold,
     )
+    # Strictly better than the naive predictor unless the spec asks for a margin.
+    assert spec.evaluation.naive_margin == 0.0
     assert contract.DEFAULT_GATE_METRIC[task] == metric
 
 
