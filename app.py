@@ -5,14 +5,14 @@ from __future__ import annotations
 import sys
 
 from infra.app_factory import build_app
-from infra.config import ConfigError, app_context, load_settings
+from infra.config import ConfigError, app_context, load_settings, profile_target
 from pipelines.definition.spec import SpecError
 
 
 def main() -> int:
     context = app_context()
     try:
-        settings = load_settings(context)
+        settings = load_settings(context, profile=profile_target())
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -24,7 +24,15 @@ from pipelines.names import PROJECT_PREFIX, PROJECT_PREFIX_RULE
 from pipelines.project import BUILD_DIR, MODELS_DIR, PROJECT_ROOT
 
 CDK_JSON = PROJECT_ROOT / "cdk.json"
-__all__ = ["BUILD_DIR", "MODELS_DIR", "PROJECT_ROOT", "ConfigError", "Settings", "load_settings"]
+__all__ = [
+    "BUILD_DIR",
+    "MODELS_DIR",
+    "PROJECT_ROOT",
+    "ConfigError",
+    "Settings",
+    "load_settings",
+    "profile_target",
+]
 
 # Context keys the CDK itself or this loader owns; never treated as setting overrides. Feature
 # flags start with "@", the CLI's own keys with "aws:", and lookup results cached in
@@ -228,9 +236,20 @@ def _is_model_override(key: str) -> bool:
     return key.startswith("models.") and key.count(".") >= 2
 
 
-def load_settings(context: Mapping[str, Any], models_dir: Path = MODELS_DIR) -> Settings:
+def load_settings(
+    context: Mapping[str, Any],
+    models_dir: Path = MODELS_DIR,
+    *,
+    profile: Mapping[str, str] | None = None,
+) -> Settings:
     """Build the settings of the environment named by ``context['env']`` plus overrides, with
-    the model specs found under ``models_dir``."""
+    the model specs found under ``models_dir``.
+
+    ``profile`` is the deploying AWS profile's account and region (``profile_target()``): they
+    fill whichever of the two the environment leaves unset. Without it (tests, a synth without
+    credentials) an unset account stays environment-agnostic and the region is us-east-1, so
+    synth stays offline and deterministic.
+    """
     environments = context.get("environments") or {}
     env_name = context.get("env", "dev")
     if env_name not in environments:
@@ -246,6 +265,8 @@ def load_settings(context: Mapping[str, Any], models_dir: Path = MODELS_DIR) -> 
         if key not in SETTING_PATHS and not _is_model_override(key):
             raise _unknown_setting(key)
         _apply_override(raw, key, context[key])
+    for key, value in (profile or {}).items():
+        raw.setdefault(key, value)
     model_overrides = raw.pop("models", None) or {}
     if not isinstance(model_overrides, dict):
         raise ConfigError(f"setting models = {model_overrides!r}: must be an object per model")
@@ -256,6 +277,27 @@ def load_settings(context: Mapping[str, Any], models_dir: Path = MODELS_DIR) -> 
         raise ConfigError(str(error)) from None
     except ValidationError as error:
         raise ConfigError(_describe_field(error.errors()[0], known=SETTING_PATHS)) from None
+
+
+# What the CDK CLI resolved from the AWS profile and passes to the app; outside the CLI
+# (make queue-config), the variables botocore itself reads the region from.
+_PROFILE_VARIABLES = {
+    "account": ("CDK_DEFAULT_ACCOUNT",),
+    "region": ("CDK_DEFAULT_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"),
+}
+
+
+def profile_target(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The deploying profile's account and region, as far as the environment names them: the
+    ``profile`` of ``load_settings``, so an environment that pins neither (dev) deploys where
+    the user's credentials point, as ``cdk init`` apps do."""
+    environ = os.environ if environ is None else environ
+    found = {}
+    for setting, variables in _PROFILE_VARIABLES.items():
+        value = next((environ[name] for name in variables if environ.get(name)), None)
+        if value is not None:
+            found[setting] = value
+    return found
 
 
 def app_context(cli_context: Mapping[str, Any] | None = None) -> dict[str, Any]:

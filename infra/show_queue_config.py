@@ -19,7 +19,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from infra.config import ConfigError, app_context, load_settings
+from infra.config import ConfigError, app_context, load_settings, profile_target
 from infra.launch_queue import RUN_ID_MACRO
 from infra.stacks.foundation import LAUNCH_QUEUE_CONFIG_OUTPUT
 
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         context = app_context(cli_context={"env": args.env} if args.env else {})
-        settings = load_settings(context)
+        settings = load_settings(context, profile=profile_target())
         client = boto3.client("cloudformation", region_name=args.region or settings.region)
         body = fetch_queue_config(client, args.stack or settings.stack_name("foundation"))
     except (ConfigError, QueueConfigError) as error:

@@ -16,7 +16,14 @@ from typing import Any
 import pytest
 
 from infra import config
-from infra.config import SETTING_PATHS, ConfigError, PipelineConfig, app_context, load_settings
+from infra.config import (
+    SETTING_PATHS,
+    ConfigError,
+    PipelineConfig,
+    app_context,
+    load_settings,
+    profile_target,
+)
 from pipelines.definition import catalogue
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +51,32 @@ def test_dev_needs_no_account_and_defaults_to_us_east_1(settings_with) -> None:
     assert settings.env_name == "dev"
     assert settings.account is None
     assert settings.region == "us-east-1"
+
+
+def test_dev_deploys_to_the_profile_s_account_and_region_prod_stays_pinned(
+    models_dir: Path,
+) -> None:
+    profile = {"account": "111122223333", "region": "eu-central-1"}
+    context = app_context(cli_context={})
+    dev = load_settings(context, models_dir, profile=profile)
+    assert (dev.account, dev.region) == ("111122223333", "eu-central-1")
+    prod = load_settings({**context, "env": "prod"}, models_dir, profile=profile)
+    assert (prod.account, prod.region) == ("123456789012", "eu-west-1")
+    # A -c override still beats the profile.
+    pinned = load_settings({**context, "region": "us-west-2"}, models_dir, profile=profile)
+    assert pinned.region == "us-west-2"
+
+
+def test_the_profile_is_what_the_cdk_cli_resolved_else_botocore_s_region_variables() -> None:
+    assert profile_target({}) == {}
+    assert profile_target(
+        {
+            "CDK_DEFAULT_ACCOUNT": "111122223333",
+            "CDK_DEFAULT_REGION": "eu-central-1",
+            "AWS_REGION": "us-west-2",
+        }
+    ) == {"account": "111122223333", "region": "eu-central-1"}
+    assert profile_target({"AWS_DEFAULT_REGION": "us-west-2"}) == {"region": "us-west-2"}
 
 
 def test_env_selects_the_prod_example(settings_with) -> None:
@@ -288,8 +321,21 @@ NODE_BANNER = re.search(
 )
 
 
-def run_app(tmp_path: Path, context: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(tmp_path)}
+PROFILE_VARIABLES = (
+    "CDK_DEFAULT_ACCOUNT",
+    "CDK_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+)
+
+
+def run_app(
+    tmp_path: Path, context: dict[str, str], profile: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    # The machine's own profile variables must not change what the app under test sees.
+    env = {k: v for k, v in os.environ.items() if k not in PROFILE_VARIABLES}
+    env.update(profile or {})
+    env.update(CDK_CONTEXT_JSON=json.dumps(context), CDK_OUTDIR=str(tmp_path))
     if NODE_BANNER:
         env.setdefault(NODE_BANNER.group(1), NODE_BANNER.group(2))
     return subprocess.run(
@@ -309,6 +355,18 @@ def test_app_rejects_bad_setting_with_one_line_no_traceback_and_writes_nothing(
     ]
     assert "Traceback" not in result.stderr
     assert not outdir.exists()
+
+
+def test_app_takes_dev_s_region_from_the_cdk_cli_and_names_it_when_it_is_bad(
+    tmp_path: Path,
+) -> None:
+    result = run_app(tmp_path / "out", {}, profile={"CDK_DEFAULT_REGION": "us-east-9"})
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip()
+        .splitlines()[0]
+        .startswith("error: setting region = 'us-east-9': not an AWS region")
+    )
 
 
 # -- botocore facts and framework versions (pipelines.definition.catalogue) -----------------------
