@@ -48,6 +48,7 @@ class ModelNames:
     model_package_group: str
     endpoint: str
     artifact_prefix: str
+    autoscaling_log_group: str
 
     @classmethod
     def of(cls, project_prefix: str, model: str) -> ModelNames:
@@ -58,4 +59,11 @@ class ModelNames:
             model_package_group=f"{base}-models",
             endpoint=f"{base}-endpoint",
             artifact_prefix=f"{PIPELINE_PREFIX}/{model}",
+            autoscaling_log_group=lambda_log_group(project_prefix, f"{model}-autoscaling"),
         )
+
+
+def lambda_log_group(project_prefix: str, function: str) -> str:
+    """The log group of one of the project's Lambdas: a fixed name, so a deploy after a destroy
+    adopts the retained group."""
+    return f"/{project_prefix}/lambda/{function}"

@@ -47,8 +47,11 @@ def buckets(template: Template) -> dict[str, Any]:
 
 
 def denies_insecure_transport(template: Template, logical_id: str) -> bool:
+    bucket = template.to_json()["Resources"][logical_id]
+    name = bucket.get("Properties", {}).get("BucketName")
     for policy in template.find_resources("AWS::S3::BucketPolicy").values():
-        if policy["Properties"]["Bucket"] != {"Ref": logical_id}:
+        # Storage names the bucket statically (so a deploy can adopt the retained policy).
+        if policy["Properties"]["Bucket"] not in ({"Ref": logical_id}, name):
             continue
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             condition = statement.get("Condition", {}).get("Bool", {})

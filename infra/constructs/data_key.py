@@ -24,6 +24,11 @@ class DataKey(Construct):
             removal_policy=RemovalPolicy.RETAIN,
             pending_window=Duration.days(30),
         )
+        # The alias is how people and the next deploy find the retained key: it stays with it
+        # (the next deploy adopts it by its name; README, "Deploy, destroy, deploy again").
+        alias = self.key.node.find_child("Alias")
+        assert isinstance(alias, kms.Alias)
+        alias.apply_removal_policy(RemovalPolicy.RETAIN)
         # CloudWatch Logs encrypts a log group with the key as the logs service itself, so the
         # key policy (not an IAM policy) must allow it, limited to this account's log groups.
         log_groups = Stack.of(self).format_arn(

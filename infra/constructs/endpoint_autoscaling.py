@@ -18,7 +18,14 @@ class EndpointAutoscaling(Construct):
     """Registers one endpoint's variant with Application Auto Scaling, and nothing else."""
 
     def __init__(
-        self, scope: Construct, id_: str, *, model: str, endpoint_name: str, key: kms.IKey
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        model: str,
+        endpoint_name: str,
+        key: kms.IKey,
+        log_group_name: str,
     ) -> None:
         super().__init__(scope, id_)
         stack = Stack.of(self)
@@ -26,6 +33,7 @@ class EndpointAutoscaling(Construct):
             self,
             "Handler",
             description=f"Registers autoscaling for the {model} model's endpoint",
+            log_group_name=log_group_name,
             code_directory=str(PROJECT_ROOT / "pipelines" / "lambdas"),
             handler="endpoint_autoscaling.handler",
             key=key,

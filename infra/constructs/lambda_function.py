@@ -20,6 +20,7 @@ class ProjectFunction(Construct):
         id_: str,
         *,
         description: str,
+        log_group_name: str,
         code_directory: str,
         handler: str,
         key: kms.IKey,
@@ -29,6 +30,9 @@ class ProjectFunction(Construct):
         self.log_group = logs.LogGroup(
             self,
             "Logs",
+            # Named, so that the deploy after a destroy adopts the retained group rather than
+            # creating another and leaving this one behind.
+            log_group_name=log_group_name,
             retention=logs.RetentionDays.ONE_YEAR,
             encryption_key=key,
             removal_policy=RemovalPolicy.RETAIN,

@@ -53,6 +53,7 @@ class ModelPipeline(Construct):
             model=spec.name,
             endpoint_name=names.endpoint,
             key=key,
+            log_group_name=names.autoscaling_log_group,
         ).function
         self.role = PipelineRole(
             self,

@@ -34,6 +34,7 @@ class SampleDatasets(Construct):
         samples: Mapping[str, Path],
         data_bucket: s3.IBucket,
         key: kms.IKey,
+        log_group_name: str,
     ) -> None:
         super().__init__(scope, id_)
         assets = {
@@ -44,6 +45,7 @@ class SampleDatasets(Construct):
             self,
             "Copier",
             description="Copies the models' sample datasets into the data bucket",
+            log_group_name=log_group_name,
             code_directory=str(PROJECT_ROOT / "infra" / "handlers" / "sample_copy"),
             handler="index.handler",
             key=key,

@@ -51,6 +51,27 @@ class Storage(Construct):
             log_to=self.access_log_bucket,
         )
         self._skip_scanner_checks_on_log_bucket()
+        for bucket, name in (
+            (self.access_log_bucket, names["access-logs"]),
+            (self.data_bucket, names["data"]),
+            (self.artifact_bucket, names["artifacts"]),
+        ):
+            self._retain_policy(bucket, name)
+
+    @staticmethod
+    def _retain_policy(bucket: s3.Bucket, name: str) -> None:
+        """A retained bucket keeps its protections: TLS only, TLS 1.2, and (on the log bucket)
+        the grant S3 delivers access logs with. Deleting the policy with the stack would leave
+        the bucket accepting plain HTTP and the log bucket refusing deliveries.
+
+        The policy names its bucket by the bucket's static name, not by a Ref: CloudFormation
+        adopts an existing resource on deploy only if the template names it statically.
+        """
+        assert bucket.policy is not None  # enforce_ssl always creates it
+        bucket.policy.apply_removal_policy(RemovalPolicy.RETAIN)
+        cfn_policy = bucket.policy.node.default_child
+        assert isinstance(cfn_policy, s3.CfnBucketPolicy)
+        cfn_policy.add_property_override("Bucket", name)
 
     def _bucket(
         self,

@@ -11,7 +11,7 @@ from infra.config import BUILD_DIR, MODELS_DIR, Settings
 from infra.constructs.model_pipeline import ModelPipeline
 from infra.constructs.sample_dataset import SampleDatasets, sample_key
 from infra.stacks.foundation import FoundationStack, storage_bucket_names
-from pipelines.names import ModelNames
+from pipelines.names import ModelNames, lambda_log_group
 from pipelines.sample_data import sample_file
 
 
@@ -49,6 +49,7 @@ class PipelineStack(Stack):
             },
             data_bucket=data_bucket,
             key=foundation.key,
+            log_group_name=lambda_log_group(prefix, "sample-copy"),
         )
         self.models: dict[str, ModelPipeline] = {}
         for spec in settings.models:
