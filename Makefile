@@ -85,10 +85,15 @@ review: setup ## Review the infra change against BASE (a git ref): report in cdk
 bootstrap: setup ## cdk bootstrap the target account/region (needs your AWS credentials)
 	$(CDK) bootstrap -c env=$(ENV) $(CDK_ARGS)
 
-deploy: setup ## cdk deploy every stack (needs your AWS credentials; REQUIRE_APPROVAL=never in CI)
-	$(CDK) deploy --all --require-approval $(REQUIRE_APPROVAL) -c env=$(ENV) $(CDK_ARGS)
+# After a destroy, the retained resources are adopted, not re-created (which would fail on
+# their names): infra.adopt imports the key and the model registries, which have no name
+# CloudFormation can match, then the deploy adopts the named ones (--import-existing-resources).
+deploy: setup ## cdk deploy every stack, adopting what a destroy retained (needs your AWS credentials; REQUIRE_APPROVAL=never in CI)
+	$(CDK) synth --quiet -c env=$(ENV) $(CDK_ARGS)
+	$(PY) -m infra.adopt --assembly cdk.out --cdk $(CDK)
+	$(CDK) deploy --app cdk.out --all --import-existing-resources --require-approval $(REQUIRE_APPROVAL)
 
-destroy: setup ## cdk destroy every stack; retained buckets, key and repositories stay
+destroy: setup ## cdk destroy every stack; data and its protections stay for the next deploy
 	$(CDK) destroy --all -c env=$(ENV) $(CDK_ARGS)
 
 queue-config: setup ## Print the launch queue config of the deployed foundation stack

@@ -20,6 +20,8 @@ class Stack:
     stack_name: str
     template_file: Path
     template: dict[str, Any]
+    # The region the stack deploys to; None for a region-agnostic stack.
+    region: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,15 @@ def load_assembly(directory: Path) -> Assembly:
             stack_name=properties.get("stackName", artifact_id),
             template_file=template_file,
             template=_read_json(template_file),
+            region=_region(artifact.get("environment", "")),
         )
     return Assembly(directory, stacks, _nag_violations(directory / "validation-report.json"))
+
+
+def _region(environment: str) -> str | None:
+    """``aws://<account>/<region>``; the CDK writes ``unknown-region`` when it is not pinned."""
+    region = environment.rpartition("/")[2]
+    return None if region in ("", "unknown-region") else region
 
 
 def _nag_violations(report_file: Path) -> tuple[NagViolation, ...]:

@@ -19,17 +19,11 @@ from typing import Any
 
 import pytest
 
+from infra.adopt import IMPORTED_BY_IDENTIFIER
 from tests.conftest import VARIANTS, Assembly
 
 ROOT = Path(__file__).resolve().parent.parent
 RETAIN = "Retain"
-# Retained types whose primary identifier is read-only (a KMS key has no name; a model package
-# group is identified by its ARN): a deploy cannot adopt them by name, only `cdk import` with
-# their identifiers can.
-IMPORTED_BY_IDENTIFIER = {
-    "AWS::KMS::Key": ("KeyId",),
-    "AWS::SageMaker::ModelPackageGroup": ("ModelPackageGroupArn",),
-}
 
 
 @cache
@@ -105,7 +99,7 @@ def test_every_retained_resource_can_be_adopted_by_the_next_deploy(
         assert resource.get("UpdateReplacePolicy") == RETAIN, where
         names, read_only = primary_identifier(resource["Type"])
         if read_only:
-            # No name to adopt it by: only an import by its identifier brings it back.
+            # No name to adopt it by: `make deploy` imports it by identifier first (infra.adopt).
             assert IMPORTED_BY_IDENTIFIER.get(resource["Type"]) == names, where
             continue
         for name in names:
@@ -114,6 +108,13 @@ def test_every_retained_resource_can_be_adopted_by_the_next_deploy(
                 f"{where}: {name} = {value!r} is not a static name, so a deploy after a "
                 "destroy would fail on the retained resource instead of adopting it"
             )
+
+
+def test_the_readme_documents_the_deploy_destroy_deploy_cycle() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### Deploy, destroy, deploy again", 1)[1].split("\n## ", 1)[0]
+    for needed in ("--import-existing-resources", "cdk import", *IMPORTED_BY_IDENTIFIER):
+        assert needed in section, needed
 
 
 def _policy_of(template: dict[str, Any], bucket_id: str) -> dict[str, Any]:
