@@ -9,8 +9,10 @@ key alias, log groups). Two retained types have no name CloudFormation can match
 (its identifier is the key ID AWS assigns) and a model package group (identified by its ARN).
 This step finds them, the key through its retained alias and each group by its name, and runs
 ``cdk import`` with their identifiers; whatever it does not find is created by the deploy.
-Uses your AWS credentials (read-only here: cloudformation:ListStackResources, kms:DescribeKey,
-sagemaker:DescribeModelPackageGroup); the import itself is the CDK CLI's.
+It looks (read-only: cloudformation:ListStackResources, kms:DescribeKey,
+sagemaker:DescribeModelPackageGroup) as the CDK bootstrap's lookup role, as the CLI's own
+lookups do, so credentials that may only assume the bootstrap roles (the GitHub deploy role)
+work too; without that role, with your own credentials. The import itself is the CDK CLI's.
 """
 
 from __future__ import annotations
@@ -38,16 +40,26 @@ IMPORTED_BY_IDENTIFIER = {
 }
 # (stack, logical ID, resource) -> the retained resource's identifier, or None when absent.
 Finder = Callable[[Stack, str, dict[str, Any]], dict[str, str] | None]
-# Credentials that may deploy but not read (the GitHub deploy role may only assume the CDK
-# bootstrap roles): the lookup is skipped, not the deploy.
+# Credentials that may not read, with no lookup role to assume: the lookup is skipped, not the
+# deploy.
 _DENIED = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation")
+
+
+# A stack whose create failed (ROLLBACK_COMPLETE) still lists its resources, deleted or, when
+# retained, skipped: neither is in the stack any more.
+_GONE = ("DELETE_COMPLETE", "DELETE_SKIPPED")
 
 
 def deployed_resources(cloudformation: Any, stack_name: str) -> set[str]:
     """Logical IDs in the deployed stack; empty when the stack does not exist."""
     try:
         pages = cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack_name)
-        return {s["LogicalResourceId"] for page in pages for s in page["StackResourceSummaries"]}
+        return {
+            summary["LogicalResourceId"]
+            for page in pages
+            for summary in page["StackResourceSummaries"]
+            if summary["ResourceStatus"] not in _GONE
+        }
     except ClientError as error:
         if "does not exist" in error.response["Error"]["Message"]:
             return set()
@@ -66,10 +78,41 @@ def key_alias(template: dict[str, Any], key_id: str) -> str | None:
     return None
 
 
-def aws_finder(region: str | None) -> Finder:
-    """Looks retained resources up in the account the credentials point at."""
-    kms = boto3.client("kms", region_name=region)
-    sagemaker = boto3.client("sagemaker", region_name=region)
+def lookup_role_arn(template_arn: str, caller_arn: str, region: str) -> str:
+    """The manifest's lookup-role ARN with its placeholders filled from the caller's ARN."""
+    _, partition, _, _, account, _ = caller_arn.split(":", 5)
+    return (
+        template_arn.replace("${AWS::Partition}", partition)
+        .replace("${AWS::AccountId}", account)
+        .replace("${AWS::Region}", region)
+    )
+
+
+def lookup_session(stack: Stack) -> boto3.Session:
+    """A session as the stack's lookup role (ReadOnlyAccess in the bootstrap template), else
+    as the caller: an older bootstrap has no such role."""
+    own = boto3.Session(region_name=stack.region)
+    if stack.lookup_role is None:
+        return own
+    sts = own.client("sts")
+    caller = sts.get_caller_identity()["Arn"]
+    role = lookup_role_arn(stack.lookup_role, caller, own.region_name or "")
+    try:
+        credentials = sts.assume_role(RoleArn=role, RoleSessionName="infra-adopt")["Credentials"]
+    except ClientError:
+        return own
+    return boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=own.region_name,
+    )
+
+
+def aws_finder(session: boto3.Session) -> Finder:
+    """Looks retained resources up in the account the session's credentials point at."""
+    kms = session.client("kms")
+    sagemaker = session.client("sagemaker")
 
     def find(stack: Stack, logical_id: str, resource: dict[str, Any]) -> dict[str, str] | None:
         if resource["Type"] == "AWS::KMS::Key":
@@ -168,9 +211,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def retained_mapping(stack: Stack) -> dict[str, dict[str, str]]:
-    cloudformation = boto3.client("cloudformation", region_name=stack.region)
-    deployed = deployed_resources(cloudformation, stack.stack_name)
-    return resource_mapping(stack, deployed, aws_finder(stack.region))
+    session = lookup_session(stack)
+    deployed = deployed_resources(session.client("cloudformation"), stack.stack_name)
+    return resource_mapping(stack, deployed, aws_finder(session))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ class Stack:
     template: dict[str, Any]
     # The region the stack deploys to; None for a region-agnostic stack.
     region: str | None = None
+    # The CDK bootstrap's read-only lookup role, with ${AWS::...} placeholders, if any.
+    lookup_role: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ def load_assembly(directory: Path) -> Assembly:
             template_file=template_file,
             template=_read_json(template_file),
             region=_region(artifact.get("environment", "")),
+            lookup_role=(properties.get("lookupRole") or {}).get("arn"),
         )
     return Assembly(directory, stacks, _nag_violations(directory / "validation-report.json"))
 

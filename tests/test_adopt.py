@@ -53,7 +53,7 @@ def test_the_retained_key_is_found_by_its_alias_and_only_existing_registries(
     dev: Assembly, account: dict[str, Any]
 ) -> None:
     stacks = load_assembly(dev.directory).stacks
-    find = adopt.aws_finder(REGION)
+    find = adopt.aws_finder(boto3.Session(region_name=REGION))
     foundation, pipeline = stacks["Foundation"], stacks["Pipeline"]
     key = logical_id(foundation, "AWS::KMS::Key")
     assert adopt.resource_mapping(foundation, set(), find) == {key: {"KeyId": account["key_id"]}}
@@ -70,7 +70,29 @@ def test_a_key_scheduled_for_deletion_is_not_imported(
 ) -> None:
     account["kms"].schedule_key_deletion(KeyId=account["key_id"], PendingWindowInDays=7)
     foundation = load_assembly(dev.directory).stacks["Foundation"]
-    assert adopt.resource_mapping(foundation, set(), adopt.aws_finder(REGION)) == {}
+    assert (
+        adopt.resource_mapping(
+            foundation, set(), adopt.aws_finder(boto3.Session(region_name=REGION))
+        )
+        == {}
+    )
+
+
+def test_the_lookup_role_is_the_manifest_s_in_the_caller_s_account(dev: Assembly) -> None:
+    stack = load_assembly(dev.directory).stacks["Foundation"]
+    assert stack.lookup_role is not None
+    caller = "arn:aws:sts::111122223333:assumed-role/mlops-github-deploy/gh"
+    assert adopt.lookup_role_arn(stack.lookup_role, caller, "eu-west-1") == (
+        "arn:aws:iam::111122223333:role/cdk-hnb659fds-lookup-role-111122223333-us-east-1"
+    )
+
+
+def test_lookups_run_as_the_lookup_role(dev: Assembly, account: dict[str, Any]) -> None:
+    stack = load_assembly(dev.directory).stacks["Foundation"]
+    session = adopt.lookup_session(stack)
+    identity = session.client("sts").get_caller_identity()["Arn"]
+    assert ":assumed-role/cdk-hnb659fds-lookup-role-" in identity
+    assert adopt.resource_mapping(stack, set(), adopt.aws_finder(session)) != {}
 
 
 def test_deployed_resources_are_empty_for_a_destroyed_stack(account: dict[str, Any]) -> None:
@@ -79,6 +101,26 @@ def test_deployed_resources_are_empty_for_a_destroyed_stack(account: dict[str, A
     template = {"Resources": {"Logs": {"Type": "AWS::S3::Bucket"}}}
     cloudformation.create_stack(StackName="live", TemplateBody=json.dumps(template))
     assert adopt.deployed_resources(cloudformation, "live") == {"Logs"}
+
+
+class FailedCreate:
+    """list_stack_resources of a stack whose create failed and rolled back."""
+
+    def get_paginator(self, operation: str) -> FailedCreate:
+        assert operation == "list_stack_resources"
+        return self
+
+    def paginate(self, StackName: str) -> list[dict[str, Any]]:  # noqa: N803 (boto3's name)
+        summaries = [
+            {"LogicalResourceId": "Key", "ResourceStatus": "DELETE_SKIPPED"},
+            {"LogicalResourceId": "Role", "ResourceStatus": "DELETE_COMPLETE"},
+            {"LogicalResourceId": "Alias", "ResourceStatus": "CREATE_COMPLETE"},
+        ]
+        return [{"StackResourceSummaries": summaries}]
+
+
+def test_resources_a_failed_create_retained_or_deleted_are_not_in_the_stack() -> None:
+    assert adopt.deployed_resources(FailedCreate(), "mlops-dev-foundation") == {"Alias"}
 
 
 def test_dry_run_prints_one_cdk_import_per_stack_with_something_retained(
@@ -124,7 +166,9 @@ def test_the_requests_fit_cloudformation_s_create_change_set_shape(
     """The import change set as the CLI builds it from the mapping (LogicalResourceId,
     ResourceType, ResourceIdentifier), and the deploy's change set with auto-import."""
     stack = load_assembly(dev.directory).stacks["Foundation"]
-    mapping = adopt.resource_mapping(stack, set(), adopt.aws_finder(REGION))
+    mapping = adopt.resource_mapping(
+        stack, set(), adopt.aws_finder(boto3.Session(region_name=REGION))
+    )
     to_import = [
         {
             "LogicalResourceId": lid,
