@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, NoCredentialsError
 
 from review import ReviewError
 from review.assembly import Stack, load_assembly
@@ -190,6 +190,9 @@ def main(argv: list[str] | None = None) -> int:
     for stack in stacks:  # manifest order: the foundation before the stacks that use it
         try:
             mapping = retained_mapping(stack)
+        except NoCredentialsError:
+            print("error: no AWS credentials: set AWS_PROFILE (see README)", file=sys.stderr)
+            return 1
         except ClientError as error:
             if error.response["Error"]["Code"] not in _DENIED:
                 raise

@@ -148,6 +148,20 @@ def test_credentials_that_may_not_read_skip_the_import_not_the_deploy(
     assert captured.err.count("may not look for retained resources") == 2
 
 
+def test_without_credentials_it_stops_with_one_line(
+    dev: Assembly,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    assert adopt.main(["--assembly", str(dev.directory), "--dry-run"]) == 1
+    assert capsys.readouterr().err == "error: no AWS credentials: set AWS_PROFILE (see README)\n"
+
+
 def test_other_lookup_errors_stop_the_deploy(
     dev: Assembly, monkeypatch: pytest.MonkeyPatch
 ) -> None:
