@@ -319,10 +319,10 @@ def start_server(
                 command, cwd=code_dir, env=env, stdin=subprocess.DEVNULL, stdout=sink, stderr=sink
             )
     deadline = time.monotonic() + startup_timeout
-    while not port_file.is_file():
+    while (bound := _written_port(port_file)) is None:
         code = process.poll()
         # It may have written its port just before exiting: then the probe reports the exit.
-        if code is not None and not port_file.is_file():
+        if code is not None and _written_port(port_file) is None:
             raise StepError(
                 f"endpoint {name}: the model server exited with code {code} at startup", log=log
             )
@@ -330,13 +330,22 @@ def start_server(
             process.kill()
             raise StepError(f"endpoint {name}: the model server did not start in time", log=log)
         time.sleep(0.05)
-    url = f"http://127.0.0.1:{int(port_file.read_text())}"
+    url = f"http://127.0.0.1:{bound}"
     endpoint = LocalEndpoint(name, arn, config_name, variant, model_name, process, url, log)
     problem = wait_until_healthy(url, process, deadline=deadline, interval=probe_interval)
     if problem is not None:
         endpoint.stop()
         raise StepError(f"endpoint {name}: {problem}", log=log)
     return endpoint
+
+
+def _written_port(port_file: Path) -> int | None:
+    """The port a server wrote, or None while the file is absent or still being written (a
+    server that writes it in place rather than by rename can be read half-way)."""
+    try:
+        return int(port_file.read_text())
+    except (OSError, ValueError):
+        return None
 
 
 class _Polled(Protocol):
