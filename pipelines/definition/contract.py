@@ -30,6 +30,10 @@ EVALUATION_OUTPUT = "evaluation"
 EVALUATION_FILE = "evaluation.json"
 VARIANT_NAME = "AllTraffic"
 SPLITS = ("train", "validation", "test")
+# Preprocess's fitted transform (transform.json): its own output, because a built-in
+# algorithm reads every object of its training channels as data.
+TRANSFORM_OUTPUT = "transform"
+PREPROCESS_OUTPUTS = (*SPLITS, TRANSFORM_OUTPUT)
 TRAINING_CHANNELS = ("train", "validation")
 CANDIDATES = ("baseline", "tuned")
 CONTENT_TYPES = ("text/csv", "application/json")

@@ -97,8 +97,8 @@ def preprocess_step(ctx: BuildContext) -> Any:
             code=ctx.wiring.preprocess_code_uri,
             inputs=[_input("raw", ctx.parameters.input_uri, contract.PREPROCESS_INPUT_DIR)],
             outputs=[
-                _output(split, ctx.run_uri(split), f"{contract.PREPROCESS_OUTPUT_DIR}/{split}")
-                for split in contract.SPLITS
+                _output(name, ctx.run_uri(name), f"{contract.PREPROCESS_OUTPUT_DIR}/{name}")
+                for name in contract.PREPROCESS_OUTPUTS
             ],
             arguments=preprocess_arguments(ctx),
         ),

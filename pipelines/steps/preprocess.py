@@ -16,7 +16,8 @@ import json
 import math
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -33,6 +34,10 @@ SPLITS = ("train", "validation", "test")
 INPUT_DIR = "/opt/ml/processing/input"
 OUTPUT_DIR = "/opt/ml/processing/output"
 CLASSES_FILE = "classes.json"
+# The fitted transform, in an output of its own (transform/transform.json): a built-in
+# algorithm would read it as data in the train channel.
+TRANSFORM_OUTPUT = "transform"
+TRANSFORM_FILE = "transform.json"
 # Listing every offending value of a large file would make the one-line error unreadable.
 MAX_LISTED = 10
 
@@ -327,31 +332,46 @@ def split_dataset(
     return splits
 
 
+def impute_values(
+    train: pd.DataFrame, label_column: str, categorical: Sequence[str]
+) -> dict[str, Any]:
+    """Each feature's fill for a missing value, learnt from the train split only: its median
+    (numeric) or most frequent value (categorical). Every feature gets one, since a row served
+    later may miss any of them."""
+    fills: dict[str, Any] = {}
+    for column in train.columns:
+        if column == label_column:
+            continue
+        known = train[column].dropna()
+        if known.empty:
+            raise DataError(f"column {column!r} has no value in the train split to impute from")
+        # mode() sorts its result, so a tie picks the same value every run.
+        fills[column] = (
+            _plain(known.mode().iloc[0]) if column in categorical else float(known.median())
+        )
+    return fills
+
+
 def impute(splits: Splits, label_column: str, categorical: Sequence[str]) -> Splits:
     """Fill missing feature values with the train split's median (numeric) or most frequent
     value (categorical): the validation and test rows stay unseen, as at serving time."""
-    fills: dict[str, Any] = {}
-    for column in splits.train.columns:
-        if column == label_column or not any(part[column].isna().any() for part in splits):
-            continue
-        known = splits.train[column].dropna()
-        if known.empty:
-            raise DataError(f"column {column!r} has no value in the train split to impute from")
-        if column in categorical:
-            # mode() sorts its result, so a tie picks the same value every run.
-            fills[column] = known.mode().iloc[0]
-        else:
-            fills[column] = float(known.median())
+    incomplete = [c for c in splits.train.columns if any(p[c].isna().any() for p in splits)]
+    train = splits.train[[c for c in splits.train.columns if c in incomplete or c == label_column]]
+    fills = impute_values(train, label_column, categorical)
     return Splits(*(part.fillna(fills) for part in splits))
 
 
 def categories(data: pd.DataFrame, categorical: Sequence[str]) -> dict[str, list[Any]]:
     """The sorted distinct values of each categorical column: one 0/1 column each."""
-    return {column: _sorted(data[column].dropna().unique().tolist()) for column in categorical}
+    return {
+        column: [_plain(v) for v in _sorted(data[column].dropna().unique().tolist())]
+        for column in categorical
+    }
 
 
 def one_hot(frame: pd.DataFrame, values: dict[str, list[Any]]) -> pd.DataFrame:
-    """Replace each categorical column, in place, by one int 0/1 column per value."""
+    """Replace each categorical column, in place, by one int 0/1 column per value; a value
+    not among them (one served later) sets none of its columns."""
     columns: list[pd.Series] = []
     for column in frame.columns:
         if column not in values:
@@ -362,11 +382,54 @@ def one_hot(frame: pd.DataFrame, values: dict[str, list[Any]]) -> pd.DataFrame:
     return pd.concat(columns, axis=1)
 
 
+@dataclass(frozen=True)
+class FittedTransform:
+    """Everything Preprocess learnt from the data, as one JSON artifact: the raw feature
+    columns in order, each categorical column's values (its one-hot columns), the fills for
+    missing values, and the label's original values. ``apply`` turns raw feature rows into
+    the model's input; the splits are written through it, so applying the same artifact to
+    a raw row later reproduces training's encoding exactly, with nothing refitted."""
+
+    label: str
+    task: str
+    missing: str
+    features: list[str]
+    categories: dict[str, list[Any]]
+    fills: dict[str, Any]
+    classes: list[Any] | None
+
+    @property
+    def encoded_columns(self) -> list[str]:
+        return list(one_hot(pd.DataFrame(columns=self.features), self.categories).columns)
+
+    def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The model's input for raw feature rows (the label, if present, is left out)."""
+        missing = [column for column in self.features if column not in frame.columns]
+        if missing:
+            raise DataError(f"missing column(s): {_listing(missing)}")
+        features = frame[self.features]
+        if self.fills:
+            features = features.fillna(self.fills)
+        return one_hot(features, self.categories)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> FittedTransform:
+        fields: Mapping[str, Any] = json.loads(text)
+        return cls(**fields)
+
+
 def write_splits(
-    splits: Splits, output_dir: Path, classes: list[Any] | None = None
+    splits: Splits,
+    output_dir: Path,
+    classes: list[Any] | None = None,
+    transform: FittedTransform | None = None,
 ) -> dict[str, Path]:
-    """Write each split as ``<output_dir>/<name>/<name>.csv``, headerless, label first, and
-    the classes of encoded labels as ``train/classes.json`` (not a CSV: loaders skip it)."""
+    """Write each split as ``<output_dir>/<name>/<name>.csv``, headerless, label first, the
+    classes of encoded labels as ``train/classes.json`` (not a CSV: loaders skip it) and the
+    fitted transform as ``transform/transform.json``."""
     written = {}
     for name, frame in splits._asdict().items():
         path = output_dir / name / f"{name}.csv"
@@ -377,6 +440,11 @@ def write_splits(
         path = output_dir / "train" / CLASSES_FILE
         path.write_text(json.dumps({"classes": classes}, indent=2) + "\n")
         written["classes"] = path
+    if transform is not None:
+        path = output_dir / TRANSFORM_OUTPUT / TRANSFORM_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(transform.to_json())
+        written["transform"] = path
     return written
 
 
@@ -405,8 +473,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def run(args: argparse.Namespace) -> tuple[Splits, list[Any] | None]:
-    """Read, check, split and encode; raises DataError before anything is written."""
+def run(args: argparse.Namespace) -> tuple[Splits, FittedTransform]:
+    """Read, check, split, fit the transform and encode; raises DataError before anything is
+    written."""
     categorical = list(dict.fromkeys(args.categorical))
     prepared = prepare(
         read_dataset(args.input_dir),
@@ -423,11 +492,26 @@ def run(args: argparse.Namespace) -> tuple[Splits, list[Any] | None]:
         seed=args.seed,
         stratify=args.task != "regression",
     )
-    if args.missing == "impute":
-        splits = impute(splits, args.label_column, categorical)
-    # From all rows, so every split gets the same columns in the same order.
-    values = categories(prepared.data, categorical)
-    return Splits(*(one_hot(part, values) for part in splits)), prepared.classes
+    features = [column for column in prepared.data.columns if column != args.label_column]
+    fills = (
+        impute_values(splits.train, args.label_column, categorical)
+        if args.missing == "impute"
+        else {}
+    )
+    transform = FittedTransform(
+        label=args.label_column,
+        task=args.task,
+        missing=args.missing,
+        features=features,
+        # From all rows, so every split gets the same columns in the same order.
+        categories=categories(prepared.data, categorical),
+        fills=fills,
+        classes=prepared.classes,
+    )
+    encoded = [
+        pd.concat([part[[args.label_column]], transform.apply(part)], axis=1) for part in splits
+    ]
+    return Splits(*encoded), transform
 
 
 def _summary(splits: Splits, label_column: str, task: str) -> str:
@@ -442,11 +526,11 @@ def _summary(splits: Splits, label_column: str, task: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        splits, classes = run(args)
+        splits, transform = run(args)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    write_splits(splits, args.output_dir, classes)
+    write_splits(splits, args.output_dir, transform.classes, transform)
     counts = " ".join(f"{name}={len(frame)}" for name, frame in splits._asdict().items())
     total = sum(len(frame) for frame in splits)
     print(

@@ -318,13 +318,16 @@ def test_preprocess_runs_the_code_asset_with_python3_in_the_sklearn_image(any_bu
     assert code["S3Input"]["S3Uri"] == wiring.preprocess_code_uri
 
 
-def test_preprocess_reads_the_input_parameter_and_writes_splits_under_the_execution(steps):
+def test_preprocess_reads_the_input_parameter_and_writes_splits_and_transform_under_the_execution(
+    steps,
+):
     args = steps["Preprocess"]["Arguments"]
     raw = next(i for i in args["ProcessingInputs"] if i["InputName"] == "raw")["S3Input"]
     assert raw["S3Uri"] == get("Parameters.InputDataUri")
     assert raw["LocalPath"] == "/opt/ml/processing/input"
     outputs = {o["OutputName"]: o["S3Output"] for o in args["ProcessingOutputConfig"]["Outputs"]}
-    assert set(outputs) == {"train", "validation", "test"}
+    # The splits, and the fitted transform in an output no training channel reads.
+    assert set(outputs) == {"train", "validation", "test", "transform"}
     for split, output in outputs.items():
         assert output["LocalPath"] == f"/opt/ml/processing/output/{split}"
         assert output["S3Uri"] == run_join(split)
