@@ -279,7 +279,9 @@ class ModelSpec(Section):
     """One model: what the pipeline trains, tunes, gates, registers and deploys."""
 
     name: str
-    description: str = ""
+    # Becomes the pipeline's PipelineDescription (botocore: at most 3,072 characters), with
+    # " (<environment>)" appended by the stack.
+    description: str = Field(default="", max_length=3000)
     data: DataSpec
     preprocessing: PreprocessingSpec = PreprocessingSpec()
     training: TrainingSpec = TrainingSpec()

@@ -822,3 +822,10 @@ def test_a_path_that_leaves_the_model_folder_is_refused(
     text = spec_error(folder)
     assert field in text
     assert "model folder" in text or "inside models/my-model/" in text
+
+
+def test_a_description_longer_than_the_pipeline_api_allows_is_refused(tmp_path: Path):
+    toml = f'description = "{"d" * 3001}"\n' + BINARY
+    text = spec_error(model_folder(tmp_path, toml))
+    assert "description" in text
+    assert "at most 3000 characters" in text
