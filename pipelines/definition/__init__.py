@@ -16,7 +16,24 @@ ConfigureAutoscaling (a Lambda).
 
 from __future__ import annotations
 
-from pipelines.definition.builder import build_definition
-from pipelines.definition.context import PipelineWiring
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipelines.definition.builder import build_definition
+    from pipelines.definition.context import PipelineWiring
 
 __all__ = ["PipelineWiring", "build_definition"]
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use: the local runner and the CLIs import the package's light modules
+    # (contract, parameter_rules, requests) and should not pay for the spec and builder.
+    if name == "build_definition":
+        from pipelines.definition.builder import build_definition  # noqa: PLC0415
+
+        return build_definition
+    if name == "PipelineWiring":
+        from pipelines.definition.context import PipelineWiring  # noqa: PLC0415
+
+        return PipelineWiring
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
