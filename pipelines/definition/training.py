@@ -74,10 +74,10 @@ def _trainer(ctx: BuildContext, *, checkpoints: bool) -> Any:
     )
 
 
-def _channels(step_preprocess: Any) -> list[Any]:
+def _channels(ctx: BuildContext, step_preprocess: Any) -> list[Any]:
     from sagemaker.core.training.configs import InputData
 
-    return [
+    channels = [
         InputData(
             channel_name=name,
             data_source=split_uri(step_preprocess, name),
@@ -85,6 +85,19 @@ def _channels(step_preprocess: Any) -> list[Any]:
         )
         for name in contract.TRAINING_CHANNELS
     ]
+    # The shipped trainer copies the shipped preprocessor's fitted transform into the model
+    # artifact, so what is served carries what it was trained on. Not for a built-in
+    # algorithm (it would read the JSON as data) nor an own preprocessing script (it may
+    # write none, and an empty channel fails the job).
+    if ctx.spec.training.uses_shipped_trainer and ctx.spec.preprocessing.script is None:
+        channels.append(
+            InputData(
+                channel_name=contract.TRANSFORM_OUTPUT,
+                data_source=split_uri(step_preprocess, contract.TRANSFORM_OUTPUT),
+                content_type="application/json",
+            )
+        )
+    return channels
 
 
 def baseline_step(ctx: BuildContext, step_preprocess: Any) -> Any:
@@ -93,7 +106,7 @@ def baseline_step(ctx: BuildContext, step_preprocess: Any) -> Any:
     trainer = _trainer(ctx, checkpoints=ctx.spec.training.uses_shipped_trainer)
     return TrainingStep(
         name=contract.TRAIN,
-        step_args=trainer.train(input_data_config=_channels(step_preprocess)),
+        step_args=trainer.train(input_data_config=_channels(ctx, step_preprocess)),
         cache_config=cache_config(),
         retry_policies=job_retries(),
     )
@@ -153,7 +166,7 @@ def tuning_step(ctx: BuildContext, step_preprocess: Any) -> Any:
     )
     return KmsTuningStep(
         name=contract.TUNE,
-        step_args=tuner.tune(inputs=_channels(step_preprocess)),
+        step_args=tuner.tune(inputs=_channels(ctx, step_preprocess)),
         cache_config=cache_config(),
         retry_policies=job_retries(),
     )

@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 
 # The SageMaker XGBoost container's default inference loads this file name.
 MODEL_FILE_NAME = "xgboost-model"
+# The preprocessor's fitted transform (preprocess.TRANSFORM_FILE), kept beside the model.
+TRANSFORM_FILE = "transform.json"
 CHECKPOINT_DIR = "/opt/ml/checkpoints"
 # Per task: XGBoost objective, validation metric and whether a higher metric is better. The
 # metric and direction are kept in step with contract.TRAINER_METRIC (the tests compare them).
@@ -323,6 +326,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=Path,
         default=_env_path("SM_CHANNEL_VALIDATION", "/opt/ml/input/data/validation"),
     )
+    paths.add_argument(
+        "--transform",
+        type=Path,
+        default=_env_path("SM_CHANNEL_TRANSFORM", "/opt/ml/input/data/transform"),
+        help="the preprocessor's fitted transform, copied into the model when present",
+    )
     paths.add_argument("--model-dir", type=Path, default=_env_path("SM_MODEL_DIR", "/opt/ml/model"))
     paths.add_argument(
         "--output-data-dir",
@@ -390,6 +399,10 @@ def main(argv: list[str] | None = None) -> int:
 
     args.model_dir.mkdir(parents=True, exist_ok=True)
     _write_model(result.booster, args.model_dir / MODEL_FILE_NAME)
+    fitted = args.transform / TRANSFORM_FILE
+    if fitted.is_file():
+        # Served with the model: the endpoint encodes raw rows exactly as training did.
+        shutil.copyfile(fitted, args.model_dir / TRANSFORM_FILE)
     metrics = {
         "task": args.task,
         f"validation_{result.metric}": result.validation_metric,

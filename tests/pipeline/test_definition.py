@@ -406,10 +406,16 @@ def test_training_channels_read_the_preprocess_outputs(any_build: Build):
         ("Tune", steps["Tune"]["Arguments"]["TrainingJobDefinition"]),
     ):
         channels = {c["ChannelName"]: c for c in args["InputDataConfig"]}
-        assert set(channels) == {"train", "validation"}, name
+        # The shipped trainer also gets the shipped preprocessor's fitted transform, which it
+        # packs into the model; own scripts, own preprocessing and built-ins do not.
+        spec = any_build.inputs.spec
+        shipped = spec.training.uses_shipped_trainer and spec.preprocessing.script is None
+        expected = {"train", "validation", *(["transform"] if shipped else [])}
+        assert set(channels) == expected, name
         for channel_name, channel in channels.items():
             assert channel["DataSource"]["S3DataSource"]["S3Uri"] == split_output(channel_name)
-            assert channel["ContentType"] == "text/csv"
+            kind = "application/json" if channel_name == "transform" else "text/csv"
+            assert channel["ContentType"] == kind
 
 
 def test_training_runs_train_py_from_the_source_tarball_in_the_xgboost_image(steps):

@@ -142,6 +142,22 @@ def test_early_stopping_saves_the_best_round(split_dir: Path, tmp_path: Path) ->
     assert metrics(tmp_path / "output")["validation_auc"] == pytest.approx(max(logged), abs=1e-5)
 
 
+def test_the_fitted_transform_travels_in_the_model_and_only_when_given(
+    split_dir: Path, trained: TrainedModel, tmp_path: Path
+) -> None:
+    transform = tmp_path / "transform"
+    transform.mkdir()
+    (transform / train.TRANSFORM_FILE).write_text('{"features": ["a", "b"]}\n')
+    argv = [*train_argv(split_dir, tmp_path, "--num_round", "3"), "--transform", str(transform)]
+
+    run = run_main(train.main, argv)
+
+    assert run.code == 0, run.stderr
+    copied = tmp_path / "model" / train.TRANSFORM_FILE
+    assert copied.read_bytes() == (transform / train.TRANSFORM_FILE).read_bytes()
+    assert not (trained.model_dir / train.TRANSFORM_FILE).exists()
+
+
 def test_parses_sagemaker_hyperparameters_and_ignores_its_own_arguments() -> None:
     args = train.parse_args(
         [
