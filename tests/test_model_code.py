@@ -65,7 +65,11 @@ def test_the_shipped_trainer_takes_an_own_serving_script_from_the_source_dir(
         },
     )
     files = source_files(load_model_spec(folder), folder)
-    assert files == {"train.py": STEPS_DIR / "train.py", "serve.py": folder / "src" / "serve.py"}
+    assert files == {
+        "train.py": STEPS_DIR / "train.py",
+        "preprocess.py": STEPS_DIR / "preprocess.py",  # the fitted transform's code
+        "serve.py": folder / "src" / "serve.py",
+    }
 
 
 def test_the_bundle_is_named_by_its_bytes_and_reproducible(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
+from pipelines.definition import contract
 from pipelines.definition.spec import SPEC_FILE, ModelSpec
 from pipelines.files import write_atomically
 
@@ -44,7 +45,8 @@ def source_files(spec: ModelSpec, model_dir: Path) -> dict[str, Path]:
     or every file of the model's source folder (by relative name)."""
     root = model_dir / spec.training.source_dir
     if spec.training.uses_shipped_trainer:
-        shipped = [spec.entry_point, spec.inference_script]
+        # preprocess.py: the fitted transform's code, which the serving script applies.
+        shipped = [spec.entry_point, spec.inference_script, contract.SHIPPED_PREPROCESSOR]
         files = {name: STEPS_DIR / name for name in shipped}
         if spec.training.inference is not None:
             files[spec.training.inference] = root / spec.training.inference
@@ -72,7 +74,7 @@ class ModelCode(Construct):
     ) -> None:
         super().__init__(scope, id_)
         script = spec.preprocessing.script
-        preprocess = model_dir / script if script else STEPS_DIR / "preprocess.py"
+        preprocess = model_dir / script if script else STEPS_DIR / contract.SHIPPED_PREPROCESSOR
         self.preprocess = s3_assets.Asset(self, "Preprocess", path=str(preprocess))
         self.evaluate: s3_assets.Asset | None = None
         self.source: s3_assets.Asset | None = None

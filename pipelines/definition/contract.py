@@ -54,6 +54,8 @@ CHECKPOINT_DIR = "/opt/ml/checkpoints"
 # model brings its own.
 SHIPPED_TRAINER = "train.py"
 SHIPPED_INFERENCE = "inference.py"
+# The shipped preprocessor; also in the shipped source bundle, for its fitted transform.
+SHIPPED_PREPROCESSOR = "preprocess.py"
 
 Task = Literal["binary", "multiclass", "regression"]
 TASKS: tuple[Task, ...] = ("binary", "multiclass", "regression")

@@ -233,6 +233,15 @@ def encode_labels(
     return labels.map(index).astype(int), [_plain(value) for value in distinct]
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _stripped(value: Any) -> Any:
+    text = value.strip() if isinstance(value, str) else value
+    return None if text == "" else text
+
+
 def _plain(value: Any) -> Any:
     # numpy scalars are not JSON serialisable; their Python equivalents are.
     return value.item() if isinstance(value, np.generic) else value
@@ -403,14 +412,66 @@ class FittedTransform:
         return list(one_hot(pd.DataFrame(columns=self.features), self.categories).columns)
 
     def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """The model's input for raw feature rows (the label, if present, is left out)."""
+        """The model's input for raw feature rows (the label, if present, is left out).
+        Missing values are filled only where training imputed them; elsewhere training saw
+        none, so a row with one is refused rather than guessed at."""
         missing = [column for column in self.features if column not in frame.columns]
         if missing:
             raise DataError(f"missing column(s): {_listing(missing)}")
         features = frame[self.features]
         if self.fills:
             features = features.fillna(self.fills)
+        incomplete = [column for column in self.features if features[column].isna().any()]
+        if incomplete:
+            raise DataError(
+                f"missing value(s) in column(s) {_listing(incomplete)}; the model was trained "
+                f'with preprocessing.missing = "{self.missing}", which fills none'
+            )
         return one_hot(features, self.categories)
+
+    def frame(self, rows: Sequence[Any]) -> pd.DataFrame:
+        """Raw request rows as the data's feature columns: named fields, or rows of values in
+        the features' order with an optional header row naming the columns."""
+        if rows and all(isinstance(row, Mapping) for row in rows):
+            self._check_names({str(key) for row in rows for key in row})
+            return self._typed(pd.DataFrame([dict(row) for row in rows], columns=self.features))
+        cells = [list(row) for row in rows]
+        columns = self.features
+        first = [str(cell).strip() for cell in cells[0]] if cells else []
+        if set(first) & set(self.features):
+            self._check_names(set(first))
+            columns, cells = first, cells[1:]
+        widths = sorted({len(row) for row in cells})
+        if widths != [len(columns)]:
+            raise DataError(
+                f"each row must have {len(columns)} values ({', '.join(columns)}); got "
+                f"{', '.join(map(str, widths)) or 'no rows'}"
+            )
+        return self._typed(pd.DataFrame(cells, columns=columns)[self.features])
+
+    def _check_names(self, names: set[str]) -> None:
+        missing = [column for column in self.features if column not in names]
+        extra = sorted(names - set(self.features))
+        if missing or extra:
+            raise DataError(
+                f"columns must be {', '.join(self.features)}; missing: "
+                f"{_listing(missing) or 'none'}, unknown: {_listing(extra) or 'none'}"
+            )
+
+    def _typed(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Text cells as the training data's types: numbers for numeric columns (and for a
+        categorical column of numbers), an empty cell as a missing value."""
+        typed = frame.replace({"": None}).astype(object).where(frame.notna(), None)
+        for column in self.features:
+            values = self.categories.get(column)
+            numeric = values is None or all(_is_number(value) for value in values)
+            if not numeric:
+                continue
+            try:
+                typed[column] = pd.to_numeric(typed[column].map(_stripped), errors="raise")
+            except (ValueError, TypeError):
+                raise DataError(f"column {column!r} holds a value that is not a number") from None
+        return typed
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2) + "\n"

@@ -44,8 +44,9 @@ def _alive(pid: int) -> bool:
 
 
 def _wait_for(path: Path, process: subprocess.Popen[str]) -> None:
+    """Until the holding step has written its PID (the file can exist still empty)."""
     deadline = time.monotonic() + 120
-    while not path.exists():
+    while not (path.exists() and path.read_text().strip()):
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline, "the holding step never started"
         time.sleep(0.05)

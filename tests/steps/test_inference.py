@@ -41,6 +41,7 @@ def test_input_fn_decodes_csv_and_json_rows(
 ) -> None:
     decoded = inference.input_fn(body, content_type)
 
+    assert isinstance(decoded, np.ndarray)
     assert decoded.dtype == np.float32
     assert decoded.tolist() == expected
 
@@ -49,6 +50,8 @@ def test_input_fn_treats_empty_csv_cells_and_json_nulls_as_missing() -> None:
     from_csv = inference.input_fn("1,,3", "text/csv")
     from_json = inference.input_fn("[1, null, 3]", "application/json")
 
+    assert isinstance(from_csv, np.ndarray)
+    assert isinstance(from_json, np.ndarray)
     assert math.isnan(from_csv[0, 1])
     assert math.isnan(from_json[0, 1])
 
@@ -59,10 +62,8 @@ def test_input_fn_treats_empty_csv_cells_and_json_nulls_as_missing() -> None:
         ("1,2,3", "application/x-npy", "unsupported content type 'application/x-npy'"),
         ("1,2", None, "unsupported content type None"),
         ("1,2\n3", "text/csv", "different numbers of features"),
-        ("1,abc", "text/csv", "CSV row 1 has a value that is not a number"),
         ("\n\n", "text/csv", "no rows"),
         ('{"rows": [[1]]}', "application/json", '"instances"'),
-        ('[[1, "a"]]', "application/json", "JSON row 1 must be a list of numbers"),
         ("[[1, 2], 3]", "application/json", "JSON row 2 must be a list of numbers"),
         ("{", "application/json", "not valid JSON"),
     ],
@@ -72,6 +73,25 @@ def test_input_fn_rejects_what_it_cannot_decode(
 ) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         inference.input_fn(body, content_type)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ("1,abc", "text/csv"),
+        ("a,b\n1,2", "text/csv"),
+        ('[[1, "a"]]', "application/json"),
+        ('{"instances": [{"a": 1}]}', "application/json"),
+    ],
+)
+def test_text_rows_wait_for_the_model_s_transform_and_a_model_without_one_refuses_them(
+    trained: TrainedModel, body: str, content_type: str
+) -> None:
+    decoded = inference.input_fn(body, content_type)
+    assert isinstance(decoded, inference.RawRows)
+    model = inference.model_fn(str(trained.model_dir))
+    with pytest.raises(ValueError, match="numeric feature rows only: no fitted transform"):
+        inference.predict_fn(decoded, model)
 
 
 @pytest.mark.parametrize("accept", ["application/json", "*/*", None])
