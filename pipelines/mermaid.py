@@ -19,10 +19,10 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from pipelines.definition.requests import walk_steps
+from pipelines.assembly.steps import BRANCHES, walk_steps
 
 _STEP_REFERENCE = re.compile(r"^Steps\.([^.\[]+)")
-_BRANCHES = (("IfSteps", "if"), ("ElseSteps", "else"))
+_LABELS = {"IfSteps": "if", "ElseSteps": "else"}
 # Node shapes by step type; anything else is a rectangle.
 _SHAPES = {"Condition": ('{"', '"}'), "Fail": ('[/"', '"/]'), "Lambda": ('(["', '"])')}
 
@@ -45,16 +45,16 @@ def definition_to_mermaid(definition_json: str) -> str:
         arguments = step.get("Arguments", {})
         if step.get("Type") == "Condition":
             # The branch steps are drawn from their own entries, not as the condition's inputs.
-            arguments = {k: v for k, v in arguments.items() if k not in dict(_BRANCHES)}
+            arguments = {k: v for k, v in arguments.items() if k not in BRANCHES}
         sources = {name for name in _referenced_steps(arguments) if name in ids}
         for source in sorted(sources - {step["Name"]}, key=names.index):
             edges.append(f"  {ids[source]} --> {target}")
         for source in step.get("DependsOn", []):
             if isinstance(source, str) and source in ids:
                 edges.append(f"  {ids[source]} -.-> {target}")
-        for key, label in _BRANCHES:
+        for key in BRANCHES:
             for branch_step in step.get("Arguments", {}).get(key, []):
-                edges.append(f"  {target} -->|{label}| {ids[branch_step['Name']]}")
+                edges.append(f"  {target} -->|{_LABELS[key]}| {ids[branch_step['Name']]}")
     lines.extend(dict.fromkeys(edges))  # drop repeats, keep the first occurrence's order
     return "\n".join(lines) + "\n"
 

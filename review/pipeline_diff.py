@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from pipelines.assembly.steps import BRANCHES, placed_steps
 from pipelines.names import PIPELINE_TYPE
 
 INSTANCE_TYPE = "instance type"
@@ -35,7 +36,6 @@ KEY_CATEGORIES = frozenset(
     {INSTANCE_TYPE, HYPERPARAMETER_RANGE, HYPERPARAMETER, TUNING_BUDGET, THRESHOLD, IMAGE}
 )
 
-_BRANCHES = ("IfSteps", "ElseSteps")
 _IMAGE_KEYS = frozenset({"ImageUri", "TrainingImage", "Image"})
 _HYPERPARAMETER_KEYS = frozenset({"HyperParameters", "StaticHyperParameters"})
 # Lists of objects carrying one of these keys are matched item by item by its value.
@@ -191,28 +191,25 @@ def pipelines_in_template(template: Mapping[str, Any]) -> dict[str, PipelineReso
 # --- The step-level diff ------------------------------------------------------------------------
 
 
-def _flatten(steps: list[Any], location: str = "top level") -> Iterator[tuple[StepInfo, Any]]:
+def _flatten(steps: list[Any]) -> Iterator[tuple[StepInfo, Any]]:
     """(step info, step with branches replaced by the names of their steps), depth first."""
-    for step in steps:
-        if not isinstance(step, dict):
-            continue
+    for placed in placed_steps(steps):
+        step = placed.step
+        location = "top level"
+        if placed.parent is not None:
+            location = f"{placed.parent} → {'if' if placed.branch == 'IfSteps' else 'else'}"
         info = StepInfo(str(step.get("Name", "?")), str(step.get("Type", "?")), location)
         arguments = step.get("Arguments")
         flat = dict(step)
-        if isinstance(arguments, dict) and any(key in arguments for key in _BRANCHES):
+        # A branch's steps are compared on their own: the condition keeps only their names.
+        if isinstance(arguments, dict) and any(key in arguments for key in BRANCHES):
             flat["Arguments"] = {
                 key: [branch.get("Name") for branch in value if isinstance(branch, dict)]
-                if key in _BRANCHES and isinstance(value, list)
+                if key in BRANCHES and isinstance(value, list)
                 else value
                 for key, value in arguments.items()
             }
         yield info, flat
-        if isinstance(arguments, dict):
-            for key in _BRANCHES:
-                label = "if" if key == "IfSteps" else "else"
-                branch = arguments.get(key)
-                if isinstance(branch, list):
-                    yield from _flatten(branch, f"{info.name} → {label}")
 
 
 def _steps(definition: Mapping[str, Any]) -> dict[str, tuple[StepInfo, Any]]:
@@ -301,7 +298,7 @@ def categorize(path: tuple[str, ...]) -> str:
         return IMAGE
     if keys[:2] == ["Arguments", "Conditions"]:
         return THRESHOLD
-    if keys[:1] in (["DependsOn"], ["Type"]) or (len(keys) == 2 and keys[1] in _BRANCHES):
+    if keys[:1] in (["DependsOn"], ["Type"]) or (len(keys) == 2 and keys[1] in BRANCHES):
         return DAG
     return OTHER
 

@@ -19,6 +19,8 @@ from collections.abc import Iterator, Mapping
 from functools import cache
 from typing import Any
 
+from pipelines.assembly.steps import walk_steps
+
 # Step type -> (the CreateXxx operation, the name field the definition leaves to the service).
 OPERATIONS: dict[str, tuple[str, str | None]] = {
     "Processing": ("CreateProcessingJob", "ProcessingJobName"),
@@ -37,14 +39,6 @@ _SHOWN_CHARACTERS = 40
 class RequestShapeError(ValueError):
     """A step's arguments would be refused by the API; the message names the step, the field
     path, the value and the limit."""
-
-
-def walk_steps(steps: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """Every step, depth first, condition branches included."""
-    for step in steps:
-        yield step
-        for branch in ("IfSteps", "ElseSteps"):
-            yield from walk_steps(step.get("Arguments", {}).get(branch, []))
 
 
 def is_expression(value: Any) -> bool:

@@ -8,14 +8,13 @@ condition's ``IfSteps``/``ElseSteps``, for that condition step.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pipelines.assembly.steps import BRANCHES, MalformedStepsError, placed_steps
 from pipelines.local.errors import DefinitionError
 from pipelines.local.expressions import references, split_step_reference
-
-BRANCHES = ("IfSteps", "ElseSteps")
 
 
 @dataclass(frozen=True)
@@ -60,45 +59,22 @@ def build_graph(definition: Mapping[str, Any]) -> PipelineGraph:
     steps = definition.get("Steps")
     if not isinstance(steps, list) or not steps:
         raise DefinitionError("malformed definition: Steps must be a non-empty list")
-    flat = list(_flatten(steps, parent=None, branch=None))
+    try:
+        flat = list(placed_steps(steps, strict=True))
+    except MalformedStepsError as error:
+        raise DefinitionError(str(error)) from None
     nodes: dict[str, StepNode] = {}
-    for index, (step, parent, branch) in enumerate(flat):
-        name = step["Name"]
+    for index, placed in enumerate(flat):
+        step, name = placed.step, placed.step["Name"]
         if name in nodes:
             raise DefinitionError(f"malformed definition: two steps are named {name!r}")
-        nodes[name] = StepNode(name, step["Type"], step, index, parent, branch, ())
+        nodes[name] = StepNode(name, step["Type"], step, index, placed.parent, placed.branch, ())
     for name, node in list(nodes.items()):
         depends = _dependencies(node, nodes)
         nodes[name] = StepNode(
             node.name, node.type, node.step, node.index, node.parent, node.branch, depends
         )
     return PipelineGraph(nodes, _topological_order(nodes))
-
-
-def _flatten(
-    steps: Any, *, parent: str | None, branch: str | None
-) -> Iterator[tuple[Mapping[str, Any], str | None, str | None]]:
-    if not isinstance(steps, list):
-        raise DefinitionError(
-            f"malformed definition: {branch or 'Steps'} of {parent} is not a list"
-        )
-    for step in steps:
-        if not isinstance(step, Mapping):
-            raise DefinitionError(f"malformed definition: a step is not an object: {step!r}")
-        name, kind = step.get("Name"), step.get("Type")
-        if not isinstance(name, str) or not name:
-            raise DefinitionError(f"malformed definition: a step has no Name: {_brief(step)}")
-        if not isinstance(kind, str) or not kind:
-            raise DefinitionError(f"malformed definition: step {name} has no Type")
-        arguments = step.get("Arguments", {})
-        if not isinstance(arguments, Mapping):
-            raise DefinitionError(
-                f"malformed definition: Arguments of step {name} is not an object"
-            )
-        yield step, parent, branch
-        if kind == "Condition":
-            for key in BRANCHES:
-                yield from _flatten(arguments.get(key, []), parent=name, branch=key)
 
 
 def _dependencies(node: StepNode, nodes: Mapping[str, StepNode]) -> tuple[str, ...]:
@@ -148,8 +124,3 @@ def _cycle(waiting: Mapping[str, set[str]]) -> str:
             cycle = path[path.index(current) :]
             return " -> ".join([*cycle, current])
         path.append(current)
-
-
-def _brief(step: Mapping[str, Any]) -> str:
-    text = repr(dict(step))
-    return text if len(text) <= 80 else text[:77] + "..."

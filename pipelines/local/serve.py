@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from pipelines.definition.requests import walk_steps
+from pipelines.assembly.steps import walk_steps
 from pipelines.environment import environment_snapshot
 from pipelines.files import write_atomically
 from pipelines.local.assembly import list_pipelines, load_assembly

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
+from pipelines.assembly.steps import walk_steps
 from pipelines.definition import PipelineWiring, build_definition
 from pipelines.definition.spec import ModelSpec, load_model_spec, merge_overrides
 from tests.support.offline import no_network
@@ -164,16 +165,6 @@ BUILD_ENV = (
     "AWS_CONFIG_FILE",
     "AWS_SHARED_CREDENTIALS_FILE",
 )
-
-
-def walk_steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every step, depth first, condition branches included."""
-    found = []
-    for step in steps:
-        found.append(step)
-        for branch in ("IfSteps", "ElseSteps"):
-            found.extend(walk_steps(step.get("Arguments", {}).get(branch, [])))
-    return found
 
 
 @dataclass(frozen=True)

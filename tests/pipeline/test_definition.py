@@ -20,6 +20,7 @@ import pytest
 import xgboost as xgb
 
 from infra.config import PipelineConfig
+from pipelines.assembly.steps import walk_steps
 from pipelines.definition import PipelineWiring, build_definition, contract
 from pipelines.definition.deployment import CAPTURE_SAMPLING_PERCENTAGE
 from pipelines.definition.spec import DeploymentSpec, ModelSpec, SpecError, load_model_spec
@@ -36,7 +37,6 @@ from tests.pipeline.conftest import (
     changed_spec,
     inputs_json,
     offline_build,
-    walk_steps,
 )
 from tests.support.offline import no_network
 
@@ -180,7 +180,7 @@ def stringified(values: dict[str, Any]) -> dict[str, str]:
 def test_every_step_has_the_expected_name_and_type_nested_ones_included(definition):
     found = {step["Name"]: step["Type"] for step in walk_steps(definition["Steps"])}
     assert found == EXPECTED_TYPES
-    assert len(walk_steps(definition["Steps"])) == len(EXPECTED_TYPES)  # names are unique
+    assert len(list(walk_steps(definition["Steps"]))) == len(EXPECTED_TYPES)  # names are unique
 
 
 def test_step_names_are_the_contract_s(definition):
@@ -281,7 +281,7 @@ def test_every_parameter_reference_names_a_declared_parameter(any_build: Build):
 
 @over(*ALL_BUILDS)
 def test_every_step_reference_names_an_earlier_step(any_build: Build):
-    all_steps = walk_steps(any_build.definition["Steps"])
+    all_steps = list(walk_steps(any_build.definition["Steps"]))
     order = [step["Name"] for step in all_steps]
     checked = 0
     for step in all_steps:

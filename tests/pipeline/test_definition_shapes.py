@@ -25,6 +25,7 @@ import botocore.session
 import jsonschema
 import pytest
 
+from pipelines.assembly.steps import walk_steps
 from pipelines.definition.requests import (
     OPERATIONS,
     SHAPELESS,
@@ -40,7 +41,6 @@ from tests.pipeline.conftest import (
     Inputs,
     changed_spec,
     offline_build,
-    walk_steps,
 )
 
 SCHEMA_PATH = Path(__file__).with_name("pipeline-definition.schema.json")

@@ -7,8 +7,9 @@ import re
 
 import pytest
 
+from pipelines.assembly.steps import walk_steps
 from pipelines.mermaid import definition_to_mermaid
-from tests.pipeline.conftest import Build, walk_steps
+from tests.pipeline.conftest import Build
 
 NODE = re.compile(r"^  (step_\w+)[\[\(\{]")
 EDGE = re.compile(r"^  (step_\w+) (-->|-\.->)(?:\|(\w+)\|)? (step_\w+)$")

@@ -1,0 +1,8 @@
+"""The one reader of cloud assemblies (``cdk.out``), for every consumer: the local run, the
+review and the tests.
+
+Plain Python that never imports aws_cdk, so reading an assembly costs no jsii start-up and a
+reader of ``cdk.out`` needs nothing but the files. One module per concern:
+
+- ``steps``: the one walker over a pipeline definition's steps, condition branches included.
+"""
