@@ -28,8 +28,9 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError, NoCredentialsError
 
+from pipelines.assembly.manifest import StackArtifact
 from review import ReviewError
-from review.assembly import Stack, load_assembly
+from review.assembly import load_assembly
 
 CDK = "node_modules/.bin/cdk"
 # The retained types whose primary identifier is read-only in their resource schema, with that
@@ -39,7 +40,7 @@ IMPORTED_BY_IDENTIFIER = {
     "AWS::SageMaker::ModelPackageGroup": ("ModelPackageGroupArn",),
 }
 # (stack, logical ID, resource) -> the retained resource's identifier, or None when absent.
-Finder = Callable[[Stack, str, dict[str, Any]], dict[str, str] | None]
+Finder = Callable[[StackArtifact, str, dict[str, Any]], dict[str, str] | None]
 # Credentials that may not read, with no lookup role to assume: the lookup is skipped, not the
 # deploy.
 _DENIED = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation")
@@ -88,7 +89,7 @@ def lookup_role_arn(template_arn: str, caller_arn: str, region: str) -> str:
     )
 
 
-def lookup_session(stack: Stack) -> boto3.Session:
+def lookup_session(stack: StackArtifact) -> boto3.Session:
     """A session as the stack's lookup role (ReadOnlyAccess in the bootstrap template), else
     as the caller: an older bootstrap has no such role."""
     own = boto3.Session(region_name=stack.region)
@@ -114,7 +115,9 @@ def aws_finder(session: boto3.Session) -> Finder:
     kms = session.client("kms")
     sagemaker = session.client("sagemaker")
 
-    def find(stack: Stack, logical_id: str, resource: dict[str, Any]) -> dict[str, str] | None:
+    def find(
+        stack: StackArtifact, logical_id: str, resource: dict[str, Any]
+    ) -> dict[str, str] | None:
         if resource["Type"] == "AWS::KMS::Key":
             alias = key_alias(stack.template, logical_id)
             return None if alias is None else _key_behind(kms, alias)
@@ -144,7 +147,9 @@ def _key_behind(kms: Any, alias: str) -> dict[str, str] | None:
     return {"KeyId": key["KeyId"]}
 
 
-def resource_mapping(stack: Stack, deployed: set[str], find: Finder) -> dict[str, dict[str, str]]:
+def resource_mapping(
+    stack: StackArtifact, deployed: set[str], find: Finder
+) -> dict[str, dict[str, str]]:
     """``cdk import``'s resource mapping for ``stack``: each retained resource of a type in
     IMPORTED_BY_IDENTIFIER that the deployed stack lacks and the account still holds."""
     mapping = {}
@@ -160,7 +165,7 @@ def resource_mapping(stack: Stack, deployed: set[str], find: Finder) -> dict[str
 
 
 def import_command(
-    assembly: Path, stack: Stack, mapping: Mapping[str, Mapping[str, str]], cdk: str = CDK
+    assembly: Path, stack: StackArtifact, mapping: Mapping[str, Mapping[str, str]], cdk: str = CDK
 ) -> list[str]:
     # --force: an existing stack may also have pending updates; the deploy that follows makes
     # them, and without a terminal the CLI could not ask whether to go ahead.
@@ -169,7 +174,7 @@ def import_command(
         "import",
         "--app",
         str(assembly),
-        stack.id,
+        stack.artifact_id,
         "--resource-mapping-inline",
         json.dumps(mapping, sort_keys=True),
         "--force",
@@ -213,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def retained_mapping(stack: Stack) -> dict[str, dict[str, str]]:
+def retained_mapping(stack: StackArtifact) -> dict[str, dict[str, str]]:
     session = lookup_session(stack)
     deployed = deployed_resources(session.client("cloudformation"), stack.stack_name)
     return resource_mapping(stack, deployed, aws_finder(session))

@@ -73,7 +73,7 @@ class _Templates:
     def __init__(self, assemblies: Sequence[Assembly]) -> None:
         self.count = len(assemblies)
         self.files = {
-            stack.template_file.resolve(): (index, stack.id)
+            stack.template_file.resolve(): (index, stack.artifact_id)
             for index, assembly in enumerate(assemblies)
             for stack in assembly.stacks.values()
         }

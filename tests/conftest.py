@@ -16,6 +16,7 @@ import pytest
 
 from infra.app_factory import build_app
 from infra.config import Settings, app_context, load_settings
+from pipelines.assembly.manifest import read_assembly
 from review.assembly import load_assembly
 from review.checks import ToolResult, cfn_lint_results, checkov_results
 from tests.support.offline import no_network
@@ -39,10 +40,9 @@ class Assembly:
     network_attempts: tuple[str, ...] = ()
 
     def templates(self) -> dict[str, dict[str, Any]]:
-        return {
-            path.name.removesuffix(".template.json"): json.loads(path.read_text())
-            for path in sorted(self.directory.glob("*.template.json"))
-        }
+        """Every top-level stack's template, by artifact id (sorted, as tests compare them)."""
+        stacks = read_assembly(self.directory, nested=False).by_id()
+        return {artifact_id: stacks[artifact_id].template for artifact_id in sorted(stacks)}
 
     def template(self, stack: str) -> dict[str, Any]:
         return self.templates()[stack]

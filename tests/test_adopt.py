@@ -18,7 +18,8 @@ from botocore.validate import ParamValidator
 from moto import mock_aws
 
 from infra import adopt
-from review.assembly import Stack, load_assembly
+from pipelines.assembly.manifest import StackArtifact
+from review.assembly import load_assembly
 from tests.conftest import Assembly
 from tests.support.offline import node_offline_env
 
@@ -40,7 +41,7 @@ def account() -> Iterator[dict[str, Any]]:
         yield {"kms": kms, "key_id": key_id, "group_arn": arn["ModelPackageGroupArn"]}
 
 
-def logical_id(stack: Stack, type_name: str, contains: str = "") -> str:
+def logical_id(stack: StackArtifact, type_name: str, contains: str = "") -> str:
     (found,) = [
         i
         for i, r in stack.template["Resources"].items()
@@ -137,7 +138,7 @@ def test_dry_run_prints_one_cdk_import_per_stack_with_something_retained(
 def test_credentials_that_may_not_read_skip_the_import_not_the_deploy(
     dev: Assembly, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def denied(stack: Stack) -> dict[str, dict[str, str]]:
+    def denied(stack: StackArtifact) -> dict[str, dict[str, str]]:
         error = {"Error": {"Code": "AccessDenied", "Message": "not authorized"}}
         raise ClientError(error, "ListStackResources")
 
@@ -165,7 +166,7 @@ def test_without_credentials_it_stops_with_one_line(
 def test_other_lookup_errors_stop_the_deploy(
     dev: Assembly, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def throttled(stack: Stack) -> dict[str, dict[str, str]]:
+    def throttled(stack: StackArtifact) -> dict[str, dict[str, str]]:
         error = {"Error": {"Code": "Throttling", "Message": "Rate exceeded"}}
         raise ClientError(error, "ListStackResources")
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from pipelines.assembly.manifest import read_assembly
 from tests.conftest import Assembly
 from tests.support.iam import (
     FAKE_ACCOUNT,
@@ -33,7 +34,6 @@ from tests.support.iam import (
     Role,
     TemplateResolver,
     UnresolvableError,
-    read_cloud_assembly,
     wildcard_actions,
 )
 from tests.support.iam_cases import (
@@ -633,7 +633,7 @@ def _foundation_with_closed_key(directory: Path, target: Path) -> Path:
     target.mkdir()
     for path in directory.glob("*.json"):
         (target / path.name).write_text(path.read_text())
-    foundation = read_cloud_assembly(target)[FOUNDATION]
+    foundation = read_assembly(target, nested=False).by_id()[FOUNDATION]
     template: dict[str, Any] = copy.deepcopy(dict(foundation.template))
     for resource in template["Resources"].values():
         if resource["Type"] == "AWS::KMS::Key":

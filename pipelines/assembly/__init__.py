@@ -4,5 +4,6 @@ review and the tests.
 Plain Python that never imports aws_cdk, so reading an assembly costs no jsii start-up and a
 reader of ``cdk.out`` needs nothing but the files. One module per concern:
 
+- ``manifest``: ``manifest.json`` and the stacks' templates, nested assemblies included;
 - ``steps``: the one walker over a pipeline definition's steps, condition branches included.
 """

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipelines.assembly.manifest import AssemblyFileError, StackArtifact, read_assembly, read_json
 from pipelines.local.cfn import LOCAL_ACCOUNT, Resolver, Stack
 from pipelines.local.errors import AssemblyError, DefinitionError
 from pipelines.local.objectstore import ObjectStore
@@ -100,45 +101,40 @@ def populate_store(assembly: Assembly, store: ObjectStore) -> None:
         store.put_bytes(destination, store.read_bytes(source))
 
 
+def _local_error(error: AssemblyFileError) -> AssemblyError:
+    if error.missing:
+        return AssemblyError(f"not a cloud assembly: {error.path} is missing")
+    return AssemblyError(str(error))
+
+
 def _load_json(path: Path) -> Any:
     try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise AssemblyError(f"not a cloud assembly: {path} is missing") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise AssemblyError(f"cannot read {path}: {exc}") from None
+        return read_json(path)
+    except AssemblyFileError as error:
+        raise _local_error(error) from None
 
 
 def _read_manifest(directory: Path) -> tuple[list[Stack], list[Path]]:
     """Stacks and asset manifests of the assembly and of any nested (stage) assemblies."""
-    manifest = _load_json(directory / "manifest.json")
-    stacks: list[Stack] = []
-    asset_manifests: list[Path] = []
-    for artifact_id, artifact in (manifest.get("artifacts") or {}).items():
-        kind = artifact.get("type")
-        properties = artifact.get("properties") or {}
-        if kind == "aws:cloudformation:stack":
-            account, region = _environment(artifact.get("environment", ""), artifact_id)
-            template = _load_json(directory / properties["templateFile"])
-            name = properties.get("stackName", artifact_id)
-            stacks.append(Stack(artifact_id, name, region, account, template))
-        elif kind == "cdk:asset-manifest":
-            asset_manifests.append(directory / properties["file"])
-        elif kind == "cdk:cloud-assembly":
-            nested_stacks, nested_assets = _read_manifest(directory / properties["directoryName"])
-            stacks.extend(nested_stacks)
-            asset_manifests.extend(nested_assets)
-    return stacks, asset_manifests
+    try:
+        assembly = read_assembly(directory)
+    except AssemblyFileError as error:
+        raise _local_error(error) from None
+    return [_local_stack(stack) for stack in assembly.stacks], list(assembly.asset_manifests)
 
 
-def _environment(value: str, artifact_id: str) -> tuple[str, str]:
-    account, _, region = value.removeprefix("aws://").partition("/")
-    if not region or region.startswith("unknown"):
+def _local_stack(artifact: StackArtifact) -> Stack:
+    """The stack in its environment: an environment-agnostic account becomes the local one,
+    but the region must be known, because the pipeline's ARNs and endpoints depend on it."""
+    if artifact.region is None:
         raise AssemblyError(
-            f"stack {artifact_id} has no region in its environment ({value!r}); "
-            "the local run needs the region the pipeline deploys to"
+            f"stack {artifact.artifact_id} has no region in its environment "
+            f"({artifact.environment!r}); the local run needs the region the pipeline deploys to"
         )
-    return (account if account.isdigit() else LOCAL_ACCOUNT), region
+    account = artifact.account or LOCAL_ACCOUNT
+    return Stack(
+        artifact.artifact_id, artifact.stack_name, artifact.region, account, artifact.template
+    )
 
 
 @dataclass(frozen=True)

@@ -131,7 +131,9 @@ def test_a_base_without_a_working_app_is_treated_as_empty(
     assert f"> ⚠️ {note}: the base is treated as empty, so everything shows as added." in text
     for stack in review_assemblies["base"].stacks.values():
         created = len(stack.template["Resources"])
-        (row,) = [line for line in text.splitlines() if line.startswith(f"| `{stack.id}` |")]
+        (row,) = [
+            line for line in text.splitlines() if line.startswith(f"| `{stack.artifact_id}` |")
+        ]
         assert row.split("|")[2].strip() == str(created)
     if ref == "HEAD":
         assert "synth exploded: boom" in text  # the base's own output, in <details>

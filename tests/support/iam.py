@@ -8,9 +8,9 @@ apply to a request, and ``simulate`` runs a whole batch of requests in one node 
 
 A stack of a multi-stack app refers to another stack's resources with
 ``Fn::GetStackOutput``; given the other stacks' templates (``stacks=``, keyed by CloudFormation
-stack name, e.g. from ``read_cloud_assembly``) the resolver looks the named output up in that
-template and resolves its value there, so both stacks agree on every ARN and name, and
-``PolicyMatrix`` also applies the other stacks' bucket and key policies.
+stack name, e.g. from ``pipelines.assembly.manifest.read_assembly``) the resolver looks the
+named output up in that template and resolves its value there, so both stacks agree on every
+ARN and name, and ``PolicyMatrix`` also applies the other stacks' bucket and key policies.
 
 Nothing here hard-codes a logical ID: roles are found through the stack outputs that name them,
 through the Lambda functions that use them (``lambda_function``), or any other handle a caller
@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+from pipelines.assembly.manifest import read_assembly
 from tests.support.offline import node_offline_env
 
 if TYPE_CHECKING:
@@ -347,31 +348,6 @@ class LambdaFunction:
 
 
 @dataclass(frozen=True)
-class StackArtifact:
-    """One stack of a synthesized cloud assembly."""
-
-    artifact_id: str
-    stack_name: str
-    template: Mapping[str, Json]
-
-
-def read_cloud_assembly(directory: Path) -> dict[str, StackArtifact]:
-    """The stacks of the cloud assembly in ``directory`` (its manifest.json), by artifact ID."""
-    manifest = json.loads((directory / "manifest.json").read_text())
-    stacks: dict[str, StackArtifact] = {}
-    for artifact_id, artifact in manifest.get("artifacts", {}).items():
-        if artifact.get("type") != "aws:cloudformation:stack":
-            continue
-        properties = artifact.get("properties", {})
-        stacks[artifact_id] = StackArtifact(
-            artifact_id=artifact_id,
-            stack_name=properties.get("stackName", artifact_id),
-            template=json.loads((directory / properties["templateFile"]).read_text()),
-        )
-    return stacks
-
-
-@dataclass(frozen=True)
 class Query:
     """One request of a role (or, with ``policies`` set, of an arbitrary policy set)."""
 
@@ -448,7 +424,7 @@ class PolicyMatrix:
     ) -> PolicyMatrix:
         """The matrix of one stack of a synthesized cloud assembly, with every other stack of
         the assembly available to ``Fn::GetStackOutput`` and as a source of resource policies."""
-        artifacts = read_cloud_assembly(directory)
+        artifacts = read_assembly(directory, nested=False).by_id()
         if artifact_id not in artifacts:
             raise KeyError(f"no stack {artifact_id!r} in {directory}; it has {sorted(artifacts)}")
         stacks = {artifact.stack_name: artifact.template for artifact in artifacts.values()}
