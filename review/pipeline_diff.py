@@ -1,9 +1,10 @@
 """SageMaker pipeline definitions out of templates, and a step-level diff between two of them.
 
 In a template the definition is an ``Fn::Join`` of literal JSON text and CloudFormation tokens
-(``Ref``, ``Fn::Sub``, ``Fn::GetStackOutput``, ``Fn::GetAtt``). Each token becomes a stable
-placeholder string such as ``${Ref:AWS::AccountId}``, so the text parses as JSON and two
-definitions compare equal exactly when they would deploy the same definition.
+(``Ref``, ``Fn::Sub``, ``Fn::GetStackOutput``, ``Fn::GetAtt``). Each token becomes the stable
+placeholder string of pipelines.assembly.resolve, such as ``${Ref:AWS::AccountId}``, so the
+text parses as JSON and two definitions compare equal exactly when they would deploy the same
+definition.
 
 The diff matches steps by name (nested condition branches included) and compares each step with
 its parameter references (``{"Get": "Parameters.X"}``) resolved to the parameter's default, so a
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from pipelines.assembly.resolve import placeholder
 from pipelines.assembly.steps import BRANCHES, placed_steps
 from pipelines.names import PIPELINE_TYPE
 
@@ -110,25 +112,6 @@ class PipelineDiff:
 
 
 # --- Reading the definition out of a template -------------------------------------------------
-
-
-def placeholder(token: Any) -> str:
-    """A stable, readable string standing for one CloudFormation token."""
-    if isinstance(token, Mapping) and len(token) == 1:
-        ((function, argument),) = token.items()
-        if function == "Ref" and isinstance(argument, str):
-            return f"${{Ref:{argument}}}"
-        if function == "Fn::GetAtt" and isinstance(argument, list):
-            return f"${{GetAtt:{'.'.join(map(str, argument))}}}"
-        if function == "Fn::Sub" and isinstance(argument, str):
-            return f"${{Sub:{argument}}}"
-        if function == "Fn::GetStackOutput" and isinstance(argument, Mapping):
-            return f"${{GetStackOutput:{argument.get('StackName')}.{argument.get('OutputName')}}}"
-        if function == "Fn::ImportValue" and isinstance(argument, str):
-            return f"${{ImportValue:{argument}}}"
-        short = function.removeprefix("Fn::")
-        return f"${{{short}:{json.dumps(argument, sort_keys=True, separators=(',', ':'))}}}"
-    return f"${{{json.dumps(token, sort_keys=True, separators=(',', ':'))}}}"
 
 
 def definition_text(body: Any) -> str:

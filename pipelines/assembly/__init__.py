@@ -5,5 +5,7 @@ Plain Python that never imports aws_cdk, so reading an assembly costs no jsii st
 reader of ``cdk.out`` needs nothing but the files. One module per concern:
 
 - ``manifest``: ``manifest.json`` and the stacks' templates, nested assemblies included;
+- ``resolve``: the one CloudFormation intrinsic resolver, concrete values for the local run or
+  stable placeholders for the review;
 - ``steps``: the one walker over a pipeline definition's steps, condition branches included.
 """

@@ -12,12 +12,13 @@ import io
 import json
 import zipfile
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pipelines.assembly.manifest import AssemblyFileError, StackArtifact, read_assembly, read_json
-from pipelines.local.cfn import LOCAL_ACCOUNT, Resolver, Stack
+from pipelines.assembly.resolve import LOCAL_ACCOUNT, Resolver, Stack, UnresolvableError
 from pipelines.local.errors import AssemblyError, DefinitionError
 from pipelines.local.objectstore import ObjectStore
 from pipelines.names import MODEL_TAG, PIPELINE_TYPE
@@ -65,10 +66,32 @@ class Assembly:
 
 
 def load_assembly(directory: Path, pipeline_name: str | None = None) -> Assembly:
+    _require_directory(directory)
+    with _local_errors():
+        return _load(directory, pipeline_name)
+
+
+def _require_directory(directory: Path) -> None:
     if not directory.is_dir():
         raise AssemblyError(
             f"cloud assembly not found: {directory} (run `cdk synth` first, or pass --assembly)"
         )
+
+
+@contextmanager
+def _local_errors() -> Iterator[None]:
+    """The assembly reader's errors as the local run's: one line, exit code 2."""
+    try:
+        yield
+    except AssemblyFileError as error:
+        if error.missing:
+            raise AssemblyError(f"not a cloud assembly: {error.path} is missing") from None
+        raise AssemblyError(str(error)) from None
+    except UnresolvableError as error:
+        raise AssemblyError(str(error)) from None
+
+
+def _load(directory: Path, pipeline_name: str | None) -> Assembly:
     stacks, asset_manifests = _read_manifest(directory)
     resolver = Resolver(stacks)
     stack, logical_id, resource = _find_pipeline(stacks, pipeline_name, directory)
@@ -101,25 +124,9 @@ def populate_store(assembly: Assembly, store: ObjectStore) -> None:
         store.put_bytes(destination, store.read_bytes(source))
 
 
-def _local_error(error: AssemblyFileError) -> AssemblyError:
-    if error.missing:
-        return AssemblyError(f"not a cloud assembly: {error.path} is missing")
-    return AssemblyError(str(error))
-
-
-def _load_json(path: Path) -> Any:
-    try:
-        return read_json(path)
-    except AssemblyFileError as error:
-        raise _local_error(error) from None
-
-
 def _read_manifest(directory: Path) -> tuple[list[Stack], list[Path]]:
     """Stacks and asset manifests of the assembly and of any nested (stage) assemblies."""
-    try:
-        assembly = read_assembly(directory)
-    except AssemblyFileError as error:
-        raise _local_error(error) from None
+    assembly = read_assembly(directory)
     return [_local_stack(stack) for stack in assembly.stacks], list(assembly.asset_manifests)
 
 
@@ -148,10 +155,12 @@ class PipelineEntry:
 
 def list_pipelines(directory: Path) -> list[PipelineEntry]:
     """Every pipeline in the assembly, in template order, without resolving definitions."""
-    if not directory.is_dir():
-        raise AssemblyError(
-            f"cloud assembly not found: {directory} (run `cdk synth` first, or pass --assembly)"
-        )
+    _require_directory(directory)
+    with _local_errors():
+        return _list(directory)
+
+
+def _list(directory: Path) -> list[PipelineEntry]:
     stacks, _ = _read_manifest(directory)
     resolver = Resolver(stacks)
     entries = []
@@ -229,7 +238,7 @@ def _substitute(value: str, stack: Stack) -> str:
 
 
 def _file_assets(manifest_path: Path, stacks: list[Stack]) -> Iterator[FileAsset]:
-    manifest = _load_json(manifest_path)
+    manifest = read_json(manifest_path)
     # The asset manifest sits next to its stack's template and shares its environment.
     stack_name = manifest_path.name.removesuffix(".assets.json")
     stack = next((s for s in stacks if s.artifact_id == stack_name), stacks[0])

@@ -1,98 +1,18 @@
-"""Loading a cloud assembly: CloudFormation tokens, assets, the sample data copy, Lambda code."""
+"""Loading a cloud assembly for the local run: resolved definition, assets, the sample data copy,
+Lambda code, and the reader's errors as the run's one-line AssemblyError."""
 
 from __future__ import annotations
 
 import json
 import zipfile
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from pipelines.local.assembly import load_assembly, populate_store
-from pipelines.local.cfn import Resolver, Stack
+from pipelines.local.assembly import list_pipelines, load_assembly, populate_store
 from pipelines.local.errors import AssemblyError
 from pipelines.local.objectstore import ObjectStore
-
-PRODUCER = Stack(
-    "Base",
-    "base-stack",
-    "eu-west-1",
-    "000000000000",
-    {
-        "Resources": {
-            "Key": {"Type": "AWS::KMS::Key"},
-            "Role": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "exec-role"}},
-        },
-        "Outputs": {
-            "KeyArn": {"Value": {"Fn::GetAtt": ["Key", "Arn"]}},
-            "RoleArn": {
-                "Value": {"Fn::GetAtt": ["Role", "Arn"]},
-                "Export": {"Name": {"Fn::Sub": "${AWS::StackName}-role"}},
-            },
-        },
-    },
-)
-CONSUMER = Stack(
-    "App",
-    "app-stack",
-    "eu-west-1",
-    "000000000000",
-    {
-        "Resources": {
-            "Fn": {"Type": "AWS::Lambda::Function", "Properties": {}},
-            "Bucket": {
-                "Type": "AWS::S3::Bucket",
-                "Properties": {"BucketName": {"Fn::Sub": "data-${AWS::AccountId}-${AWS::Region}"}},
-            },
-        }
-    },
-)
-
-
-def resolve(node: Any) -> Any:
-    return Resolver([PRODUCER, CONSUMER]).resolve(node, CONSUMER, "test")
-
-
-def test_pseudo_parameters_sub_join_select_split() -> None:
-    assert resolve({"Ref": "AWS::AccountId"}) == "000000000000"
-    assert resolve({"Fn::Sub": "arn:${AWS::Partition}:s3:::${Bucket}/${!Literal}"}) == (
-        "arn:aws:s3:::data-000000000000-eu-west-1/${Literal}"
-    )
-    assert resolve({"Fn::Join": ["-", ["a", {"Ref": "AWS::Region"}, 1]]}) == "a-eu-west-1-1"
-    assert resolve({"Fn::Select": [1, {"Fn::Split": [":", "x:y:z"]}]}) == "y"
-    assert resolve([{"Ref": "AWS::NoValue"}, "kept"]) == ["kept"]
-
-
-def test_get_att_builds_arns_and_remembers_their_owner() -> None:
-    resolver = Resolver([PRODUCER, CONSUMER])
-    arn = resolver.resolve({"Fn::GetAtt": ["Fn", "Arn"]}, CONSUMER, "test")
-    assert arn == "arn:aws:lambda:eu-west-1:000000000000:function:app-stack-fn"
-    assert resolver.arn_owners[arn] == (CONSUMER, "Fn")
-
-
-def test_stack_outputs_and_imports_resolve_in_the_producing_stack() -> None:
-    key_arn = resolve({"Fn::GetStackOutput": {"StackName": "base-stack", "OutputName": "KeyArn"}})
-    assert key_arn.startswith("arn:aws:kms:eu-west-1:000000000000:key/")
-    assert key_arn == resolve(
-        {"Fn::GetStackOutput": {"StackName": "base-stack", "OutputName": "KeyArn"}}
-    )
-    assert resolve({"Fn::ImportValue": "base-stack-role"}) == (
-        "arn:aws:iam::000000000000:role/exec-role"
-    )
-
-
-@pytest.mark.parametrize(
-    ("node", "message"),
-    [
-        ({"Fn::If": ["C", "a", "b"]}, "Fn::If is not supported locally"),
-        ({"Ref": "Ghost"}, "Ref to unknown resource 'Ghost'"),
-        ({"Fn::GetStackOutput": {"StackName": "nope", "OutputName": "X"}}, "not in the assembly"),
-    ],
-)
-def test_unresolvable_tokens_are_named(node: dict[str, Any], message: str) -> None:
-    with pytest.raises(AssemblyError, match=message):
-        resolve(node)
+from tests.local.support import definition, processing_step, write_assembly
 
 
 def test_the_real_assembly_resolves_to_local_values(small_assembly: Path, tmp_path: Path) -> None:
@@ -144,3 +64,15 @@ def test_the_real_assembly_resolves_to_local_values(small_assembly: Path, tmp_pa
 def test_a_directory_without_manifest_is_not_an_assembly(tmp_path: Path) -> None:
     with pytest.raises(AssemblyError, match="not a cloud assembly"):
         load_assembly(tmp_path)
+
+
+def test_an_unresolvable_token_is_a_one_line_assembly_error(tmp_path: Path) -> None:
+    assembly = write_assembly(tmp_path / "cdk.out", definition([processing_step("Only")]))
+    template_file = assembly / "Stack.template.json"
+    template = json.loads(template_file.read_text())
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::SageMaker::Pipeline":
+            resource["Properties"]["PipelineName"] = {"Fn::If": ["Cond", "a", "b"]}
+    template_file.write_text(json.dumps(template))
+    with pytest.raises(AssemblyError, match="Fn::If is not supported locally"):
+        list_pipelines(assembly)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from pipelines.assembly.resolve import placeholder
 from pipelines.project import MODELS_DIR
 from review.assembly import Assembly
 from review.build import PipelineReview, Review, Side
@@ -27,7 +28,6 @@ from review.pipeline_diff import (
     diff_definitions,
     parse_definition,
     pipelines_in_template,
-    placeholder,
 )
 from review.report import render
 

@@ -1,23 +1,27 @@
-"""Resolve CloudFormation intrinsics to the values a local "deployment" would have.
+"""The one CloudFormation intrinsic resolver, in two modes.
 
-Every stack gets one account (its own, or ``000000000000`` when synthesized environment-agnostic)
-and its region. Physical names come from the resource's own name property when it has one and
-are otherwise derived from the stack and logical ID; ARNs are built from those names in each
-service's ARN format. The same assembly therefore always resolves to the same values, and an
-ARN the definition carries (a Lambda function, the execution role) can be traced back to the
-resource that produced it.
+``concrete`` (the local run) gives each token the value a local "deployment" would have.
+``placeholder`` (the review, and tests that compare templates) gives each token a stable,
+readable string such as ``${Ref:AWS::AccountId}``, so two templates compare equal exactly when
+they would deploy the same thing, whatever account or region they end up in.
+
+In concrete mode every stack gets one account (its own, or ``000000000000`` when synthesized
+environment-agnostic) and its region. Physical names come from the resource's own name property
+when it has one and are otherwise derived from the stack and logical ID; ARNs are built from
+those names in each service's ARN format. The same assembly therefore always resolves to the
+same values, and an ARN the definition carries (a Lambda function, the execution role) can be
+traced back to the resource that produced it.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import re
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-from pipelines.local.errors import AssemblyError
+from typing import Any, Literal
 
 LOCAL_ACCOUNT = "000000000000"
 
@@ -47,6 +51,39 @@ _ARN_FORMATS = {
 
 _SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 _NO_VALUE = object()
+
+Mode = Literal["concrete", "placeholder"]
+
+
+class UnresolvableError(ValueError):
+    """A token names what the assembly does not hold, or uses a function not modelled here."""
+
+
+def is_token(node: Any) -> bool:
+    """A CloudFormation intrinsic: a one-key object whose key is Ref, Fn::... or Condition."""
+    if not isinstance(node, Mapping) or len(node) != 1:
+        return False
+    key = next(iter(node))
+    return isinstance(key, str) and (key in ("Ref", "Condition") or key.startswith("Fn::"))
+
+
+def placeholder(token: Any) -> str:
+    """A stable, readable string standing for one CloudFormation token."""
+    if isinstance(token, Mapping) and len(token) == 1:
+        ((function, argument),) = token.items()
+        if function == "Ref" and isinstance(argument, str):
+            return f"${{Ref:{argument}}}"
+        if function == "Fn::GetAtt" and isinstance(argument, list):
+            return f"${{GetAtt:{'.'.join(map(str, argument))}}}"
+        if function == "Fn::Sub" and isinstance(argument, str):
+            return f"${{Sub:{argument}}}"
+        if function == "Fn::GetStackOutput" and isinstance(argument, Mapping):
+            return f"${{GetStackOutput:{argument.get('StackName')}.{argument.get('OutputName')}}}"
+        if function == "Fn::ImportValue" and isinstance(argument, str):
+            return f"${{ImportValue:{argument}}}"
+        short = function.removeprefix("Fn::")
+        return f"${{{short}:{json.dumps(argument, sort_keys=True, separators=(',', ':'))}}}"
+    return f"${{{json.dumps(token, sort_keys=True, separators=(',', ':'))}}}"
 
 
 @dataclass(frozen=True)
@@ -84,32 +121,36 @@ class Stack:
 
 class Resolver:
     """Resolves intrinsics of any stack in the assembly; remembers which resource each ARN
-    it produced belongs to."""
+    it produced belongs to. In placeholder mode no stack is read: ``stacks`` may be empty."""
 
-    def __init__(self, stacks: list[Stack]) -> None:
+    def __init__(self, stacks: list[Stack], *, mode: Mode = "concrete") -> None:
         self.stacks = stacks
+        self.mode = mode
         self.arn_owners: dict[str, tuple[Stack, str]] = {}
 
-    def resolve(self, node: Any, stack: Stack, where: str = "") -> Any:
-        """``node`` with every intrinsic replaced by its local value."""
+    def resolve(self, node: Any, stack: Stack | None = None, where: str = "") -> Any:
+        """``node`` with every intrinsic replaced by its local value or its placeholder."""
         if isinstance(node, list):
             resolved = [self.resolve(item, stack, where) for item in node]
             return [item for item in resolved if item is not _NO_VALUE]
         if not isinstance(node, Mapping):
             return node
-        if len(node) == 1:
-            (key, value), *_ = node.items()
+        if is_token(node):
+            if self.mode == "placeholder":
+                return placeholder(node)
+            if stack is None:
+                raise UnresolvableError(f"{where}: a concrete value needs the token's stack")
+            ((key, value),) = node.items()
             if key == "Ref":
                 return self._ref(value, stack, where)
-            if key.startswith("Fn::") or key == "Condition":
-                return self._function(key, value, stack, where)
+            return self._function(key, value, stack, where)
         resolved_map = {key: self.resolve(value, stack, where) for key, value in node.items()}
         return {key: value for key, value in resolved_map.items() if value is not _NO_VALUE}
 
-    def resolve_text(self, node: Any, stack: Stack, where: str) -> str:
+    def resolve_text(self, node: Any, stack: Stack | None, where: str) -> str:
         value = self.resolve(node, stack, where)
         if not isinstance(value, str):
-            raise AssemblyError(f"{where}: expected a string, got {type(value).__name__}")
+            raise UnresolvableError(f"{where}: expected a string, got {type(value).__name__}")
         return value
 
     # -- intrinsics ------------------------------------------------------------------------
@@ -135,7 +176,7 @@ class Resolver:
             items = self.resolve(values, stack, where)
             position = int(self.resolve(index, stack, where))
             if not isinstance(items, list) or not 0 <= position < len(items):
-                raise AssemblyError(f"{where}: Fn::Select index {position} out of range")
+                raise UnresolvableError(f"{where}: Fn::Select index {position} out of range")
             return items[position]
         if name == "Fn::Split":
             separator, value = _pair(args, name, where)
@@ -144,11 +185,11 @@ class Resolver:
             return base64.b64encode(self.resolve_text(args, stack, where).encode()).decode()
         if name == "Fn::GetAZs":
             return [f"{stack.region}{zone}" for zone in "abc"]
-        raise AssemblyError(f"{where}: CloudFormation function {name} is not supported locally")
+        raise UnresolvableError(f"{where}: CloudFormation function {name} is not supported locally")
 
     def _ref(self, target: Any, stack: Stack, where: str) -> Any:
         if not isinstance(target, str):
-            raise AssemblyError(f"{where}: Ref must name a string, got {target!r}")
+            raise UnresolvableError(f"{where}: Ref must name a string, got {target!r}")
         pseudo = self._pseudo(target, stack)
         if pseudo is not None:
             return pseudo
@@ -157,7 +198,7 @@ class Resolver:
             return parameters[target].get("Default", "")
         resource = stack.resources.get(target)
         if resource is None:
-            raise AssemblyError(f"{where}: Ref to unknown resource {target!r} in {stack.name}")
+            raise UnresolvableError(f"{where}: Ref to unknown resource {target!r} in {stack.name}")
         if resource.get("Type") == "AWS::KMS::Key":
             return _key_id(stack, target)
         return self._physical_name(target, stack, where)
@@ -191,7 +232,7 @@ class Resolver:
     def _get_att(self, logical_id: str, attribute: str, stack: Stack, where: str) -> Any:
         resource = stack.resources.get(logical_id)
         if resource is None:
-            raise AssemblyError(f"{where}: Fn::GetAtt of unknown resource {logical_id!r}")
+            raise UnresolvableError(f"{where}: Fn::GetAtt of unknown resource {logical_id!r}")
         resource_type = str(resource.get("Type"))
         if attribute == "Arn":
             if resource_type == "AWS::KMS::Key":
@@ -216,7 +257,7 @@ class Resolver:
             template, raw = _pair(args, "Fn::Sub", where)
             variables = self.resolve(raw, stack, where)
         if not isinstance(template, str) or not isinstance(variables, Mapping):
-            raise AssemblyError(f"{where}: malformed Fn::Sub")
+            raise UnresolvableError(f"{where}: malformed Fn::Sub")
 
         def replace(match: re.Match[str]) -> str:
             name = match.group(1)
@@ -233,18 +274,18 @@ class Resolver:
 
     def _stack_output(self, args: Any, stack: Stack, where: str) -> Any:
         if not isinstance(args, Mapping) or "StackName" not in args or "OutputName" not in args:
-            raise AssemblyError(f"{where}: malformed Fn::GetStackOutput {args!r}")
+            raise UnresolvableError(f"{where}: malformed Fn::GetStackOutput {args!r}")
         stack_name = self.resolve_text(args["StackName"], stack, where)
         output_name = self.resolve_text(args["OutputName"], stack, where)
         producer = next((s for s in self.stacks if s.name == stack_name), None)
         if producer is None:
-            raise AssemblyError(
+            raise UnresolvableError(
                 f"{where}: Fn::GetStackOutput names stack {stack_name!r}, "
                 "which is not in the assembly"
             )
         outputs = producer.template.get("Outputs") or {}
         if output_name not in outputs:
-            raise AssemblyError(f"{where}: stack {stack_name} has no output {output_name!r}")
+            raise UnresolvableError(f"{where}: stack {stack_name} has no output {output_name!r}")
         return self.resolve(outputs[output_name]["Value"], producer, f"{stack_name}.{output_name}")
 
     def _import(self, export_name: str, where: str) -> Any:
@@ -253,18 +294,18 @@ class Resolver:
                 export = output.get("Export", {}).get("Name")
                 if export is not None and self.resolve(export, producer, name) == export_name:
                     return self.resolve(output["Value"], producer, name)
-        raise AssemblyError(f"{where}: no stack in the assembly exports {export_name!r}")
+        raise UnresolvableError(f"{where}: no stack in the assembly exports {export_name!r}")
 
 
 def _pair(args: Any, name: str, where: str) -> tuple[Any, Any]:
     if not isinstance(args, list) or len(args) != 2:
-        raise AssemblyError(f"{where}: {name} takes a list of two items, got {args!r}")
+        raise UnresolvableError(f"{where}: {name} takes a list of two items, got {args!r}")
     return args[0], args[1]
 
 
 def _text(value: Any, name: str, where: str) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise AssemblyError(f"{where}: {name} cannot join a {type(value).__name__}")
+        raise UnresolvableError(f"{where}: {name} cannot join a {type(value).__name__}")
     return str(value)
 
 
