@@ -15,13 +15,17 @@ ml.m5.2xlarge (default of parameter TrainingInstanceType)". Each change gets a c
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from pipelines.assembly.resolve import placeholder
+from pipelines.assembly.definition import (
+    DefinitionReadError,
+    definition_from_template,
+    inline_body,
+)
+from pipelines.assembly.resolve import Resolver, placeholder
 from pipelines.assembly.steps import BRANCHES, placed_steps
 from pipelines.names import PIPELINE_TYPE
 
@@ -114,30 +118,23 @@ class PipelineDiff:
 # --- Reading the definition out of a template -------------------------------------------------
 
 
-def definition_text(body: Any) -> str:
-    """The definition's JSON text with every token replaced by its placeholder."""
-    if isinstance(body, str):
-        return body
-    if isinstance(body, Mapping) and set(body) == {"Fn::Join"}:
-        delimiter, parts = body["Fn::Join"]
-        pieces = []
-        for part in parts:
-            if isinstance(part, str):
-                pieces.append(part)
-            else:
-                # Tokens sit inside JSON string literals: insert the placeholder JSON-escaped.
-                pieces.append(json.dumps(placeholder(part))[1:-1])
-        return str(delimiter).join(pieces)
-    raise DefinitionError(f"unsupported PipelineDefinitionBody: {json.dumps(body)[:80]}")
+# The review reads no stack: every token stays a placeholder.
+_PLACEHOLDERS = Resolver([], mode="placeholder")
+_NO_STEPS = "the definition has no Steps list"
 
 
 def parse_definition(body: Any) -> dict[str, Any]:
     try:
-        definition = json.loads(definition_text(body))
-    except json.JSONDecodeError as error:
-        raise DefinitionError(f"the definition is not JSON after substitution: {error}") from None
-    if not isinstance(definition, dict) or not isinstance(definition.get("Steps"), list):
-        raise DefinitionError("the definition has no Steps list")
+        definition = definition_from_template(body, _PLACEHOLDERS)
+    except DefinitionReadError as error:
+        if error.reason == "not JSON":
+            message = f"the definition is not JSON after substitution: {error.detail}"
+            raise DefinitionError(message) from None
+        if error.reason == "unsupported":
+            raise DefinitionError(error.detail) from None
+        raise DefinitionError(_NO_STEPS) from None
+    if not isinstance(definition.get("Steps"), list):
+        raise DefinitionError(_NO_STEPS)
     return definition
 
 
@@ -158,11 +155,11 @@ def pipelines_in_template(template: Mapping[str, Any]) -> dict[str, PipelineReso
         properties = resource.get("Properties", {})
         name = properties.get("PipelineName")
         name = name if isinstance(name, str) else placeholder(name)
-        holder = properties.get("PipelineDefinition", {})
+        body = inline_body(properties)
         definition, error = None, None
-        if "PipelineDefinitionBody" in holder:
+        if body is not None:
             try:
-                definition = parse_definition(holder["PipelineDefinitionBody"])
+                definition = parse_definition(body)
             except DefinitionError as problem:
                 error = str(problem)
         else:

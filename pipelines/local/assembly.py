@@ -9,7 +9,6 @@ performs the sample dataset copy the ``Custom::SampleDatasetCopy`` resource asks
 from __future__ import annotations
 
 import io
-import json
 import zipfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -17,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipelines.assembly.definition import DefinitionReadError, definition_from_template, inline_body
 from pipelines.assembly.manifest import AssemblyFileError, StackArtifact, read_assembly, read_json
 from pipelines.assembly.resolve import LOCAL_ACCOUNT, Resolver, Stack, UnresolvableError
 from pipelines.local.errors import AssemblyError, DefinitionError
@@ -206,24 +206,17 @@ def _find_pipeline(
 def _definition(
     resolver: Resolver, stack: Stack, properties: Mapping[str, Any], where: str
 ) -> dict[str, Any]:
-    body = (properties.get("PipelineDefinition") or {}).get("PipelineDefinitionBody")
+    body = inline_body(properties)
     if body is None:
         raise DefinitionError(
             f"{where}: only an inline PipelineDefinitionBody can be run locally "
             "(PipelineDefinitionS3Location is not supported)"
         )
-    text = resolver.resolve(body, stack, f"{where} PipelineDefinitionBody")
-    if isinstance(text, Mapping):
-        return dict(text)
     try:
-        definition = json.loads(text)
-    except (TypeError, json.JSONDecodeError) as exc:
-        raise DefinitionError(
-            f"malformed pipeline definition in {where}: not JSON ({exc})"
-        ) from None
-    if not isinstance(definition, dict):
-        raise DefinitionError(f"malformed pipeline definition in {where}: not a JSON object")
-    return definition
+        return definition_from_template(body, resolver, stack, where)
+    except DefinitionReadError as error:
+        detail = f"not JSON ({error.detail})" if error.reason == "not JSON" else error.detail
+        raise DefinitionError(f"malformed pipeline definition in {where}: {detail}") from None
 
 
 def _substitute(value: str, stack: Stack) -> str:

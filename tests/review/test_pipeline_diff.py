@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from pipelines.assembly.definition import definition_text
 from pipelines.assembly.resolve import placeholder
 from pipelines.project import MODELS_DIR
 from review.assembly import Assembly
@@ -24,7 +25,6 @@ from review.pipeline_diff import (
     Change,
     ParameterValue,
     PipelineDiff,
-    definition_text,
     diff_definitions,
     parse_definition,
     pipelines_in_template,
