@@ -9,9 +9,10 @@ like the serving container: it imports the inference script from the code direct
   Accept)``, or ``transform_fn`` when the script defines one.
 
 An exception in the script's handlers becomes a 500 whose body carries its message, which is
-how the toolkit answers (and what InvokeEndpoint reports as a ModelError). Only the standard
-library is used here, so the process needs nothing but the script's own imports. When ready it
-writes its port to ``--port-file``.
+how the toolkit answers (and what InvokeEndpoint reports as a ModelError), unless it carries a
+``status_code`` (the toolkit's GenericInferenceToolkitError does): then that status. Only the
+standard library is used here, so the process needs nothing but the script's own imports.
+When ready it writes its port to ``--port-file``.
 """
 
 from __future__ import annotations
@@ -151,7 +152,12 @@ def make_handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
             try:
                 payload, response_type = server.invoke(body, content_type, accept)
             except Exception as exc:
-                # The toolkit turns any handler error into a 500 carrying its message.
+                # As the toolkit: an error carrying a 4xx/5xx status_code (a client's mistake)
+                # is answered with it, any other with a 500; the message goes with both.
+                status = getattr(exc, "status_code", None)
+                if isinstance(status, int) and 400 <= status < 600:
+                    self._error(HTTPStatus(status), str(exc))
+                    return
                 traceback.print_exc()
                 self._error(HTTPStatus.INTERNAL_SERVER_ERROR, f"{type(exc).__name__}: {exc}")
                 return

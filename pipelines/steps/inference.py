@@ -40,6 +40,24 @@ CSV = "text/csv"
 JSON = "application/json"
 
 
+class RequestError(ValueError):
+    """A client's mistake in the request, answered with ``status_code`` rather than 500.
+
+    The SageMaker inference toolkit answers an error carrying a ``status_code`` (its
+    GenericInferenceToolkitError) with that status; the local model server does the same.
+    Whether a given framework image's serving stack honours it is not verified offline."""
+
+    status_code = 400
+
+
+class UnsupportedMediaError(RequestError):
+    status_code = 415
+
+
+class NotAcceptableError(RequestError):
+    status_code = 406
+
+
 class Predictions(np.ndarray):
     """Predictions tagged with the model's task and its labels' original values: output_fn
     receives only this array, and a regression's values are as one-dimensional as a binary
@@ -118,10 +136,10 @@ def _parse_json(text: str) -> list[list[float]] | RawRows:
     try:
         payload = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"request body is not valid JSON: {exc}") from None
+        raise RequestError(f"request body is not valid JSON: {exc}") from None
     if isinstance(payload, dict):
         if "instances" not in payload:
-            raise ValueError('JSON object must have an "instances" list')
+            raise RequestError('JSON object must have an "instances" list')
         payload = payload["instances"]
     if not isinstance(payload, list):
         raise ValueError(
@@ -136,7 +154,7 @@ def _parse_json(text: str) -> list[list[float]] | RawRows:
     parsed = []
     for number, row in enumerate(rows, start=1):
         if not isinstance(row, list) or not all(_is_number(v) or v is None for v in row):
-            raise ValueError(f"JSON row {number} must be a list of numbers")
+            raise RequestError(f"JSON row {number} must be a list of numbers")
         parsed.append([math.nan if v is None else float(v) for v in row])
     return parsed
 
@@ -152,14 +170,16 @@ def input_fn(
     elif media_type == JSON:
         rows = _parse_json(_text(request_body))
     else:
-        raise ValueError(f"unsupported content type {request_content_type!r}; use {CSV} or {JSON}")
+        raise UnsupportedMediaError(
+            f"unsupported content type {request_content_type!r}; use {CSV} or {JSON}"
+        )
     if not rows:
-        raise ValueError("request contains no rows")
+        raise RequestError("request contains no rows")
     if isinstance(rows, RawRows):
         return rows
     widths = {len(row) for row in rows}
     if len(widths) != 1:
-        raise ValueError(f"rows have different numbers of features: {sorted(widths)}")
+        raise RequestError(f"rows have different numbers of features: {sorted(widths)}")
     return np.asarray(rows, dtype=np.float32)
 
 
@@ -171,7 +191,7 @@ def _model_input(
     transform = getattr(model, "fitted_transform", None)
     if isinstance(input_data, RawRows):
         if transform is None:
-            raise ValueError("this model takes numeric feature rows only: no fitted transform")
+            raise RequestError("this model takes numeric feature rows only: no fitted transform")
         rows: list[Any] = input_data
     elif (
         transform is not None
@@ -182,7 +202,10 @@ def _model_input(
         rows = input_data.tolist()
     else:
         return input_data
-    encoded = transform.apply(transform.frame(rows)).to_numpy(dtype=float)
+    try:
+        encoded = transform.apply(transform.frame(rows)).to_numpy(dtype=float)
+    except ValueError as error:  # the transform's DataError: a row that does not fit
+        raise RequestError(str(error)) from None
     return np.asarray(encoded, dtype=np.float32)
 
 
@@ -192,7 +215,7 @@ def predict_fn(input_data: npt.NDArray[np.float32] | RawRows, model: xgb.Booster
     input_data = _model_input(input_data, model)
     expected = model.num_features()
     if input_data.ndim != 2 or input_data.shape[1] != expected:
-        raise ValueError(f"each row must have {expected} features, got shape {input_data.shape}")
+        raise RequestError(f"each row must have {expected} features, got shape {input_data.shape}")
     transform = getattr(model, "fitted_transform", None)
     classes = transform.classes if transform is not None else None
     return tagged(model.predict(xgb.DMatrix(input_data)), model_task(model), classes)
@@ -221,7 +244,7 @@ def _records(prediction: npt.NDArray[np.float32]) -> list[dict[str, Any]]:
 def output_fn(prediction: npt.NDArray[np.float32], accept: str | None) -> str:
     """Encode predictions as JSON; ``*/*`` and no Accept header also get JSON."""
     if _media_type(accept) not in ("", "*/*", JSON):
-        raise ValueError(f"unsupported accept type {accept!r}; use {JSON}")
+        raise NotAcceptableError(f"unsupported accept type {accept!r}; use {JSON}")
     return json.dumps({"predictions": _records(prediction)})
 
 

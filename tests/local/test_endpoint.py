@@ -101,17 +101,42 @@ def test_json_instances_get_the_same_predictions_as_csv(endpoint: LocalEndpoint)
     assert json.loads(json_text) == json.loads(csv_text)
 
 
-def test_an_unsupported_content_type_is_an_error_with_the_scripts_message(
+def test_an_unsupported_content_type_is_a_415_with_the_scripts_message(
     endpoint: LocalEndpoint,
 ) -> None:
     status, text = endpoint.invoke(b"<rows/>", "application/xml")
-    assert status == 500
+    assert status == 415
     assert "unsupported content type 'application/xml'" in json.loads(text)["error"]
+
+
+ONE_ROW = ",".join(["1"] * FEATURES).encode()
+JSON = "application/json"
+
+
+@pytest.mark.parametrize(
+    ("request_", "status", "message"),
+    [
+        ((b"1,2,3", "text/csv", JSON), 400, f"each row must have {FEATURES} features"),
+        ((b"", "text/csv", JSON), 400, "request contains no rows"),
+        ((b"{", JSON, JSON), 400, "request body is not valid JSON"),
+        ((b"[[1, [2]]]", JSON, JSON), 400, "JSON row 1 must be a list"),
+        ((b"1,2\n3", "text/csv", JSON), 400, "rows have different numbers"),
+        # A header that names none of the features: read as a row of the wrong width.
+        ((b"a,b\n1,2", "text/csv", JSON), 400, f"each row must have {FEATURES} values"),
+        ((ONE_ROW, "text/csv", "text/csv"), 406, "unsupported accept type 'text/csv'"),
+    ],
+)
+def test_a_client_mistake_is_a_4xx_with_one_line(
+    endpoint: LocalEndpoint, request_: tuple[bytes, str, str], status: int, message: str
+) -> None:
+    got, text = endpoint.invoke(*request_)
+    assert got == status
+    assert message in json.loads(text)["error"]
 
 
 def test_a_wrong_feature_count_is_reported(endpoint: LocalEndpoint) -> None:
     status, text = endpoint.invoke(b"1,2,3", "text/csv")
-    assert status == 500
+    assert status == 400
     assert f"each row must have {FEATURES} features" in json.loads(text)["error"]
 
 
