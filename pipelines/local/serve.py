@@ -35,6 +35,8 @@ from pipelines.local.objectstore import ObjectStore
 from pipelines.local.registry import versions
 
 DEFAULT_PORT = 8080
+# Packed beside the model by the shipped trainer (pipelines/steps/train.py).
+TRANSFORM_FILE = "transform.json"
 
 
 class InvokeError(LocalRunError):
@@ -124,11 +126,15 @@ def _check_port(port: int) -> None:
             ) from None
 
 
+def _directory(run_dir: Path, served: ServedModel) -> Path:
+    return run_dir / "serving" / served.model / f"v{served.version}"
+
+
 def start(run_dir: Path, served: ServedModel, port: int) -> LocalEndpoint:
     if port:
         _check_port(port)
     deployment = served.deployment
-    directory = run_dir / "serving" / served.model / f"v{served.version}"
+    directory = _directory(run_dir, served)
     store = ObjectStore(run_dir / "s3")
     model_dir, code_dir = directory / "opt/ml/model", directory / "opt/ml/code"
     try:
@@ -166,18 +172,50 @@ def _example(url: str, deployment: Deployment) -> list[str]:
     return lines
 
 
-def _banner(url: str, served: ServedModel) -> list[str]:
-    rows = str((served.deployment.example or {}).get("body", "")).strip().splitlines()
-    width = len(rows[0].split(",")) if rows else "?"
+def _signature(served: ServedModel, transform: dict[str, Any] | None) -> list[str]:
+    """What a request carries: the data's own columns when the model has a fitted transform
+    (it encodes them as training did), else the encoded feature rows."""
+    if transform is None:
+        rows = str((served.deployment.example or {}).get("body", "")).strip().splitlines()
+        width = len(rows[0].split(",")) if rows else "?"
+        return [
+            f"signature: POST /invocations with Content-Type text/csv (rows of {width} "
+            'comma-separated features, no label) or application/json ({"instances": [[...]]}); '
+            "answers application/json, one prediction per row"
+        ]
+    categories = transform.get("categories") or {}
+    columns = [
+        f"{name} (one of {', '.join(map(str, categories[name]))})"
+        if name in categories
+        else f"{name} (number)"
+        for name in transform["features"]
+    ]
+    labels = transform.get("classes")
+    answer = f"labels {', '.join(map(str, labels))}" if labels else "the label's values"
+    return [
+        f"signature: POST /invocations, text/csv with or without a header row, or "
+        'application/json {"instances": [{...}]}; columns, in this order: '
+        f"{', '.join(columns)}; answers application/json with {answer}"
+    ]
+
+
+def _banner(url: str, served: ServedModel, transform: dict[str, Any] | None) -> list[str]:
     return [
         f"serving {served.model} v{served.version} ({served.group}) at {url}",
-        f"signature: POST /invocations with Content-Type text/csv (rows of {width} "
-        'comma-separated features, no label) or application/json ({"instances": [[...]]}); '
-        "answers application/json, one prediction per row",
+        *_signature(served, transform),
         "example:",
         *_example(url, served.deployment),
         f"or: python -m pipelines.local invoke {served.model} rows.csv (Ctrl-C stops serving)",
     ]
+
+
+def _fitted_transform(run_dir: Path, served: ServedModel) -> dict[str, Any] | None:
+    path = _directory(run_dir, served) / "opt/ml/model" / TRANSFORM_FILE
+    try:
+        loaded: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return loaded
 
 
 def serve(run_dir: Path, served: ServedModel, port: int, out: TextIO) -> int:
@@ -191,7 +229,7 @@ def serve(run_dir: Path, served: ServedModel, port: int, out: TextIO) -> int:
     }
     try:
         write_atomically(record, json.dumps({"url": endpoint.url, "version": served.version}))
-        for line in _banner(endpoint.url, served):
+        for line in _banner(endpoint.url, served, _fitted_transform(run_dir, served)):
             print(line, file=out, flush=True)
         while not stop.wait(0.5):
             if endpoint.process.poll() is not None:

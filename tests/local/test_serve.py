@@ -53,7 +53,9 @@ def test_serve_then_invoke_from_another_process(base_run: BaseRun, run_dir: Path
         banner = [server.stdout.readline() for _ in range(4)]  # type: ignore[union-attr]
         url = re.search(r" at (http://127\.0\.0\.1:\d+)$", banner[0].strip())
         assert url, "".join(banner) + server.stderr.read()  # type: ignore[union-attr]
-        assert banner[1].startswith("signature: POST /invocations with Content-Type text/csv")
+        # The model carries its fitted transform: the signature names the data's columns.
+        assert banner[1].startswith("signature: POST /invocations, text/csv with or without")
+        assert "columns, in this order: mean_radius (number), mean_texture (number)" in banner[1]
         assert "curl -s " + url.group(1) + "/invocations" in banner[3]
         record = json.loads(next((run_dir / "endpoints").glob("*.json")).read_text())
         rows = record["example"]["body"]
