@@ -33,6 +33,7 @@ SPLITS = ("train", "validation", "test")
 # Preprocess's fitted transform (transform.json): its own output, because a built-in
 # algorithm reads every object of its training channels as data.
 TRANSFORM_OUTPUT = "transform"
+TRANSFORM_FILE = "transform.json"
 PREPROCESS_OUTPUTS = (*SPLITS, TRANSFORM_OUTPUT)
 TRAINING_CHANNELS = ("train", "validation")
 CANDIDATES = ("baseline", "tuned")

@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipelines.definition.parameter_rules import ParameterValueError, check_parameter_values
 from pipelines.local.errors import DefinitionError, ParameterError, StepError
 
 GET, JOIN, JSON_GET = "Get", "Std:Join", "Std:JsonGet"
@@ -93,6 +92,12 @@ def resolve_parameters(
     missing = [name for name, value in values.items() if value is None]
     if missing:
         raise ParameterError(f"parameter(s) without a default need --param: {', '.join(missing)}")
+    # pydantic (0.15 s) only for a run, not for `serve` or `invoke`, which import this module.
+    from pipelines.definition.parameter_rules import (  # noqa: PLC0415
+        ParameterValueError,
+        check_parameter_values,
+    )
+
     try:
         check_parameter_values(values)
     except ParameterValueError as error:

@@ -307,8 +307,8 @@ def start_server(
         str(SERVER_SCRIPT),
         *("--model-dir", str(model_dir), "--code-dir", str(code_dir)),
         *("--program", program, "--port-file", str(port_file)),
-        # A run's endpoints take any free port; `serve` asks for a fixed one.
-        *(("--port", str(port)) if port else ()),
+        # 0: a free port (a run's endpoints); `serve` asks for a fixed one.
+        *("--port", str(port)),
     ]
     process: ProcessHandle | None = None
     if pool is not None:

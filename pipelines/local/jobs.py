@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pipelines.local.errors import DefinitionError, StepError
-from pipelines.local.interruption import StepInterruptedError, stop_requested, tracked
+from pipelines.local.interruption import tracked
 
 if TYPE_CHECKING:
     from pipelines.local.assembly import Assembly
@@ -167,8 +167,6 @@ def run_process(
                 process.wait()
                 sink.write(f"\nstopped after MaxRuntimeInSeconds={timeout}\n".encode())
                 return -1, time.monotonic() - started
-        if stop_requested():
-            raise StepInterruptedError(f"stopped: {' '.join(command[:2])}")
     return int(code or 0), time.monotonic() - started
 
 

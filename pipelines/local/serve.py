@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from pipelines.assembly.steps import walk_steps
+from pipelines.definition import contract
 from pipelines.environment import environment_snapshot
 from pipelines.files import write_atomically
 from pipelines.local.assembly import list_pipelines, load_assembly
@@ -35,8 +36,6 @@ from pipelines.local.objectstore import ObjectStore
 from pipelines.local.registry import versions
 
 DEFAULT_PORT = 8080
-# Packed beside the model by the shipped trainer (pipelines/steps/train.py).
-TRANSFORM_FILE = "transform.json"
 
 
 class InvokeError(LocalRunError):
@@ -210,7 +209,8 @@ def _banner(url: str, served: ServedModel, transform: dict[str, Any] | None) -> 
 
 
 def _fitted_transform(run_dir: Path, served: ServedModel) -> dict[str, Any] | None:
-    path = _directory(run_dir, served) / "opt/ml/model" / TRANSFORM_FILE
+    # Packed beside the model by the shipped trainer (pipelines/steps/train.py).
+    path = _directory(run_dir, served) / "opt/ml/model" / contract.TRANSFORM_FILE
     try:
         loaded: dict[str, Any] = json.loads(path.read_text())
     except (OSError, ValueError):

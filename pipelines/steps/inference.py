@@ -1,9 +1,13 @@
 """Inference handlers for the SageMaker XGBoost container in script mode.
 
 The serving toolkit calls ``model_fn`` once, then ``input_fn`` -> ``predict_fn`` -> ``output_fn``
-per request. Requests carry feature rows only (no label, no header) as ``text/csv`` or
-``application/json``; responses are JSON ``{"predictions": [...]}`` with one record per row,
-shaped by the task the model was trained for (recorded in the model by train.py):
+per request. A model trained on the shipped preprocessor's output carries its fitted transform
+(``transform.json``): requests then hold the data's own columns (CSV with or without a header
+row, or JSON objects with named fields; text categories and missing values as in the data),
+encoded exactly as training encoded them. Without a transform, requests hold the numeric
+feature rows. A client's mistake raises ``RequestError`` (4xx). Responses are JSON
+``{"predictions": [...]}`` with one record per row, shaped by the task the model was trained
+for (recorded in the model by train.py), labels as the data wrote them:
 
 - binary: ``{"score": p, "label": 0|1}``, ``p`` the probability of class 1;
 - multiclass: ``{"label": k, "probabilities": [p0, p1, ...]}``;

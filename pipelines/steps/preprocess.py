@@ -361,15 +361,6 @@ def impute_values(
     return fills
 
 
-def impute(splits: Splits, label_column: str, categorical: Sequence[str]) -> Splits:
-    """Fill missing feature values with the train split's median (numeric) or most frequent
-    value (categorical): the validation and test rows stay unseen, as at serving time."""
-    incomplete = [c for c in splits.train.columns if any(p[c].isna().any() for p in splits)]
-    train = splits.train[[c for c in splits.train.columns if c in incomplete or c == label_column]]
-    fills = impute_values(train, label_column, categorical)
-    return Splits(*(part.fillna(fills) for part in splits))
-
-
 def categories(data: pd.DataFrame, categorical: Sequence[str]) -> dict[str, list[Any]]:
     """The sorted distinct values of each categorical column: one 0/1 column each."""
     return {

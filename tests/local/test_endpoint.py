@@ -154,7 +154,8 @@ FAKE_SERVER = """
 import argparse, os, socket, sys
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
-parser = argparse.ArgumentParser()
+# No abbreviations: the runner's --port must not be read as --port-file.
+parser = argparse.ArgumentParser(allow_abbrev=False)
 parser.add_argument("--port-file", required=True)
 args, _ = parser.parse_known_args()
 if "FAKE_EXIT_CODE" in os.environ:

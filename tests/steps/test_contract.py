@@ -53,7 +53,9 @@ def test_preprocess_copies_and_defaults_match_the_contract_and_the_spec() -> Non
     assert preprocess.TASKS == contract.TASKS
     assert preprocess.SPLITS == contract.SPLITS
     assert preprocess.TRANSFORM_OUTPUT == contract.TRANSFORM_OUTPUT
-    assert preprocess.TRANSFORM_FILE == train.TRANSFORM_FILE
+    assert preprocess.TRANSFORM_FILE == contract.TRANSFORM_FILE
+    assert train.TRANSFORM_FILE == contract.TRANSFORM_FILE
+    assert inference.TRANSFORM_FILE == contract.TRANSFORM_FILE
     missing_policies = get_args(PreprocessingSpec.model_fields["missing"].annotation)
     assert missing_policies == preprocess.MISSING_POLICIES
     assert args.input_dir == Path(contract.PREPROCESS_INPUT_DIR)

@@ -475,7 +475,8 @@ def test_impute_fills_numeric_medians_and_categorical_modes_from_the_train_split
     test = pd.DataFrame({"size": [100.0], "colour": ["red"], "target": [1]})
     splits = preprocess.Splits(train=train, validation=validation, test=test)
 
-    filled = preprocess.impute(splits, "target", ["colour"])
+    fills = preprocess.impute_values(splits.train, "target", ["colour"])
+    filled = preprocess.Splits(*(part.fillna(fills) for part in splits))
 
     # From the train rows only: all rows would give the median 6.5 and the mode "red".
     assert filled.validation["size"].tolist() == [3.0]

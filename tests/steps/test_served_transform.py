@@ -9,6 +9,7 @@ import json
 import math
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -46,45 +47,55 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, Path
     return frame, root, code
 
 
-def server(root: Path, code: Path) -> serving.ModelServer:
+@pytest.fixture(scope="module")
+def endpoint(served: tuple[pd.DataFrame, Path, Path]) -> serving.ModelServer:
+    _, root, code = served
     return serving.load_server(str(root / "model"), str(code), "inference.py")
 
 
-def reference(root: Path, raw: pd.Series) -> float:
-    """The model's score for the written split row that training encoded from ``raw``."""
-    transform = preprocess.FittedTransform.from_json(
-        (root / "splits" / "transform" / "transform.json").read_text()
-    )
+@pytest.fixture(scope="module")
+def reference(served: tuple[pd.DataFrame, Path, Path]) -> Callable[[pd.Series], float]:
+    """The model's score for the split row training encoded from a raw row: the splits
+    Preprocess produced (keeping the input's row index), scored by the trained booster."""
+    _, root, _ = served
     args = preprocess.parse_args(["--input-dir", str(root / "input"), *OPTIONS])
-    splits, _ = preprocess.run(args)
-    row = next(part.loc[raw.name] for part in splits if raw.name in part.index)
+    splits, transform = preprocess.run(args)
+    encoded = pd.concat(splits).drop(columns=transform.label)
     booster = xgb.Booster()
     booster.load_model(str(root / "model" / "xgboost-model"))
-    encoded = row.drop(transform.label).to_numpy(dtype=float).reshape(1, -1)
-    return float(booster.predict(xgb.DMatrix(encoded))[0])
+
+    def score(raw: pd.Series) -> float:
+        row = encoded.loc[[raw.name]].to_numpy(dtype=float)
+        return float(booster.predict(xgb.DMatrix(row))[0])
+
+    return score
 
 
 def test_a_raw_row_with_text_and_a_missing_value_scores_as_training_encoded_it(
     served: tuple[pd.DataFrame, Path, Path],
+    endpoint: serving.ModelServer,
+    reference: Callable[[pd.Series], float],
 ) -> None:
-    frame, root, code = served
+    frame = served[0]
     raw = frame.loc[4]  # its charges are missing: training filled the train median
     assert math.isnan(raw["charges"])
     body = f"tenure,charges,plan,region\n{raw['tenure']},,{raw['plan']},{raw['region']}\n"
-    answer, _ = server(root, code).invoke(body.encode(), "text/csv", "application/json")
+    answer, _ = endpoint.invoke(body.encode(), "text/csv", "application/json")
     (prediction,) = json.loads(answer)["predictions"]
-    assert prediction["score"] == pytest.approx(reference(root, raw), abs=1e-6)
+    assert prediction["score"] == pytest.approx(reference(raw), abs=1e-6)
     # Skipping the transform, or refitting it on the request, gives another answer: the fill
     # a one-row request would learn is no value at all, and zero is not the train median.
     zero_filled = body.replace(",,", ",0,")
-    other, _ = server(root, code).invoke(zero_filled.encode(), "text/csv", "application/json")
+    other, _ = endpoint.invoke(zero_filled.encode(), "text/csv", "application/json")
     assert json.loads(other)["predictions"][0]["score"] != prediction["score"]
 
 
 def test_named_json_fields_and_label_values_as_in_the_data(
     served: tuple[pd.DataFrame, Path, Path],
+    endpoint: serving.ModelServer,
+    reference: Callable[[pd.Series], float],
 ) -> None:
-    frame, root, code = served
+    frame = served[0]
     raw = frame.loc[7]
     instance = {
         "region": raw["region"],
@@ -93,10 +104,10 @@ def test_named_json_fields_and_label_values_as_in_the_data(
         "charges": raw["charges"],
     }
     body = json.dumps({"instances": [instance]}).encode()
-    answer, _ = server(root, code).invoke(body, "application/json", "application/json")
+    answer, _ = endpoint.invoke(body, "application/json", "application/json")
     (prediction,) = json.loads(answer)["predictions"]
     assert prediction["label"] in ("no", "yes")
-    assert prediction["score"] == pytest.approx(reference(root, raw), abs=1e-6)
+    assert prediction["score"] == pytest.approx(reference(raw), abs=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -109,8 +120,7 @@ def test_named_json_fields_and_label_values_as_in_the_data(
     ],
 )
 def test_a_row_that_does_not_fit_the_signature_is_named(
-    served: tuple[pd.DataFrame, Path, Path], body: str, message: str
+    endpoint: serving.ModelServer, body: str, message: str
 ) -> None:
-    _, root, code = served
     with pytest.raises(ValueError, match=re.escape(message)):
-        server(root, code).invoke(body.encode(), "text/csv", "application/json")
+        endpoint.invoke(body.encode(), "text/csv", "application/json")
