@@ -34,6 +34,10 @@ SPLITS = ("train", "validation", "test")
 # algorithm reads every object of its training channels as data.
 TRANSFORM_OUTPUT = "transform"
 TRANSFORM_FILE = "transform.json"
+# Beside it: the version's signature (columns, label values, response), which the registry
+# entry points at; and, in the test split, its rows as the data has them, minus the label.
+SIGNATURE_FILE = "signature.json"
+RAW_TEST_FILE = "raw/test.csv"
 PREPROCESS_OUTPUTS = (*SPLITS, TRANSFORM_OUTPUT)
 TRAINING_CHANNELS = ("train", "validation")
 CANDIDATES = ("baseline", "tuned")

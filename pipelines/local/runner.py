@@ -601,7 +601,7 @@ def _smoke_prediction(execution: Execution, scheduler: Scheduler) -> dict[str, A
             if output.get("OutputName") == "test" and not rows:
                 source = str(output["S3Output"]["S3Uri"])
                 folder = execution.store.path(source)
-                for path in sorted(folder.rglob("*.csv")) if folder.is_dir() else []:
+                for path in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
                     rows = [line for line in path.read_text().splitlines() if line.strip()]
                     break
     if not rows:

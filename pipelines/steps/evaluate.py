@@ -67,6 +67,12 @@ OUTPUT_DIR = "/opt/ml/processing/evaluation"
 REPORT_FILE = "evaluation.json"
 INFERENCE_SCRIPT = "inference.py"
 MODEL_ARCHIVE = "model.tar.gz"
+# A model trained on the shipped preprocessor's output carries its fitted transform; the test
+# split then also holds its rows as the data has them, which are scored as an endpoint would
+# receive them (input_fn, then predict_fn), so what is evaluated is what is served.
+TRANSFORM_FILE = "transform.json"
+RAW_TEST_FILE = "raw/test.csv"
+RAW_CONTENT_TYPE = "text/csv"
 THRESHOLD = 0.5
 # What the naive predictor is, per task, in the words the report and the gate's message use.
 NAIVE_STRATEGIES = {
@@ -271,6 +277,14 @@ def _forget_modules_under(directory: Path, names: set[str]) -> None:
             del sys.modules[name]
 
 
+def served_rows(module: ModuleType, model_dir: Path, test_dir: Path) -> str | None:
+    """The raw test rows, when this candidate is served through its fitted transform: the
+    model carries one, the split has the rows, and the serving script decodes requests."""
+    raw = test_dir / RAW_TEST_FILE
+    served = (model_dir / TRANSFORM_FILE).is_file() and hasattr(module, "input_fn")
+    return raw.read_text(encoding="utf-8") if served and raw.is_file() else None
+
+
 def predict(
     module: ModuleType,
     model_dir: Path,
@@ -278,14 +292,21 @@ def predict(
     *,
     candidate: str,
     code_dir: Path,
+    raw_rows: str | None = None,
 ) -> npt.NDArray[np.float64]:
-    """``predict_fn(features, model_fn(model_dir))``, checked to give one prediction a row."""
+    """``predict_fn(features, model_fn(model_dir))``, checked to give one prediction a row;
+    with ``raw_rows`` (CSV with a header), ``input_fn`` decodes them first, as an endpoint
+    would, in place of the encoded ``features``."""
     try:
         model = module.model_fn(str(model_dir))
     except Exception as exc:
         raise _failure(f"{candidate}: model_fn", exc, code_dir) from None
     try:
-        raw = module.predict_fn(features, model)
+        request = features if raw_rows is None else module.input_fn(raw_rows, RAW_CONTENT_TYPE)
+    except Exception as exc:
+        raise _failure(f"{candidate}: input_fn on {RAW_TEST_FILE}", exc, code_dir) from None
+    try:
+        raw = module.predict_fn(request, model)
     except Exception as exc:
         raise _failure(f"{candidate}: predict_fn", exc, code_dir) from None
     try:
@@ -481,6 +502,7 @@ def evaluate(
     """Score every candidate and build the report for the one selected, against the naive
     predictor learnt from ``train_labels``."""
     metrics = {}
+    as_served = []
     with tempfile.TemporaryDirectory() as workdir:
         code_dir = unpack_source(args.source_dir, Path(workdir, "source"))
         with inference_module(code_dir, args.inference) as module:
@@ -488,8 +510,15 @@ def evaluate(
                 model_dir = extract_model(
                     args.model_root / name, Path(workdir, "models", name), candidate=name
                 )
+                raw_rows = served_rows(module, model_dir, args.test_dir)
+                as_served.append(raw_rows is not None)
                 predictions = predict(
-                    module, model_dir, test.features, candidate=name, code_dir=code_dir
+                    module,
+                    model_dir,
+                    test.features,
+                    candidate=name,
+                    code_dir=code_dir,
+                    raw_rows=raw_rows,
                 )
                 metrics[name] = task_metrics(args.task, test.labels, predictions)
     values = {name: float(metrics[name][args.metric]["value"]) for name in metrics}
@@ -500,6 +529,8 @@ def evaluate(
         "selected_model": {"name": selected, "s3_uri": uris[selected]},
         "candidates": {name: {args.metric: value} for name, value in values.items()},
         NAIVE_SECTION: naive_baseline(args, train_labels, test, values[selected]),
+        # True when every candidate scored the raw test rows through input_fn.
+        "scored_as_served": all(as_served),
     }
 
 
@@ -558,6 +589,11 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"evaluate: selected {report['selected_model']['name']} model on {len(test.labels)} "
         f"test rows ({args.metric} {values}; naive predictor {naive['value']:.6f})"
+        + (
+            f"; raw rows from {RAW_TEST_FILE} through input_fn"
+            if report["scored_as_served"]
+            else ""
+        )
     )
     return 0
 

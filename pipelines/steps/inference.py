@@ -242,7 +242,14 @@ def _records(prediction: npt.NDArray[np.float32]) -> list[dict[str, Any]]:
     values = np.ravel(np.asarray(prediction))
     if task == "regression":
         return [{"value": float(v)} for v in values]
-    return [{"score": float(p), "label": label(int(p >= THRESHOLD))} for p in values]
+    return [
+        {
+            "score": float(p),
+            "label": label(int(p >= THRESHOLD)),
+            "probabilities": [1.0 - float(p), float(p)],
+        }
+        for p in values
+    ]
 
 
 def output_fn(prediction: npt.NDArray[np.float32], accept: str | None) -> str:

@@ -38,6 +38,13 @@ CLASSES_FILE = "classes.json"
 # algorithm would read it as data in the train channel.
 TRANSFORM_OUTPUT = "transform"
 TRANSFORM_FILE = "transform.json"
+# What a request holds and a response answers, derived from the transform, for people and
+# for the registry (the version's customer metadata points at it).
+SIGNATURE_FILE = "signature.json"
+# The test split's rows as the data has them (header, text categories, missing cells) and
+# without the label: what an application sends, so the evaluator scores through the serving
+# path. A subfolder, so loaders of the split's own CSVs do not read it.
+RAW_TEST_FILE = "raw/test.csv"
 # Listing every offending value of a large file would make the one-line error unreadable.
 MAX_LISTED = 10
 
@@ -50,6 +57,12 @@ class Splits(NamedTuple):
     train: pd.DataFrame
     validation: pd.DataFrame
     test: pd.DataFrame
+
+
+class Preprocessed(NamedTuple):
+    splits: Splits  # encoded: the model's input, label first
+    transform: FittedTransform
+    raw_test: pd.DataFrame  # the test split's feature rows as the data has them
 
 
 class Prepared(NamedTuple):
@@ -397,6 +410,9 @@ class FittedTransform:
     categories: dict[str, list[Any]]
     fills: dict[str, Any]
     classes: list[Any] | None
+    # Every class as the data writes it, in class-index order, also when the data already
+    # held indices (classes is None then); None for a regression.
+    label_values: list[Any] | None = None
 
     @property
     def encoded_columns(self) -> list[str]:
@@ -464,6 +480,31 @@ class FittedTransform:
                 raise DataError(f"column {column!r} holds a value that is not a number") from None
         return typed
 
+    def signature(self) -> dict[str, Any]:
+        """The request's columns in order with their type (and a categorical column's known
+        values), the label's values and the response's fields, per the task."""
+        inputs = [
+            {"name": column, "type": "number"}
+            if column not in self.categories
+            else {"name": column, "type": "category", "values": self.categories[column]}
+            for column in self.features
+        ]
+        for column in inputs:
+            column["missing"] = "filled" if column["name"] in self.fills else "refused"
+        output: dict[str, Any] = {"regression": {"value": "number"}}.get(self.task) or {
+            "label": "one of the label's values",
+            "probabilities": "one per label value, in the order of label.values",
+        }
+        if self.task == "binary":
+            output["score"] = "probability of the second label value"
+        return {
+            "task": self.task,
+            "inputs": inputs,
+            "label": {"name": self.label, "values": self.label_values},
+            "output": output,
+            "content_types": ["text/csv", "application/json"],
+        }
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2) + "\n"
 
@@ -478,10 +519,12 @@ def write_splits(
     output_dir: Path,
     classes: list[Any] | None = None,
     transform: FittedTransform | None = None,
+    raw_test: pd.DataFrame | None = None,
 ) -> dict[str, Path]:
     """Write each split as ``<output_dir>/<name>/<name>.csv``, headerless, label first, the
-    classes of encoded labels as ``train/classes.json`` (not a CSV: loaders skip it) and the
-    fitted transform as ``transform/transform.json``."""
+    classes of encoded labels as ``train/classes.json`` (not a CSV: loaders skip it), the
+    fitted transform and its signature under ``transform/`` and the raw test rows as
+    ``test/raw/test.csv``."""
     written = {}
     for name, frame in splits._asdict().items():
         path = output_dir / name / f"{name}.csv"
@@ -497,6 +540,14 @@ def write_splits(
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(transform.to_json())
         written["transform"] = path
+        path = output_dir / TRANSFORM_OUTPUT / SIGNATURE_FILE
+        path.write_text(json.dumps(transform.signature(), indent=2) + "\n")
+        written["signature"] = path
+    if raw_test is not None:
+        path = output_dir / "test" / RAW_TEST_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        raw_test.to_csv(path, index=False)
+        written["raw_test"] = path
     return written
 
 
@@ -525,7 +576,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def run(args: argparse.Namespace) -> tuple[Splits, FittedTransform]:
+def run(args: argparse.Namespace) -> Preprocessed:
     """Read, check, split, fit the transform and encode; raises DataError before anything is
     written."""
     categorical = list(dict.fromkeys(args.categorical))
@@ -559,11 +610,14 @@ def run(args: argparse.Namespace) -> tuple[Splits, FittedTransform]:
         categories=categories(prepared.data, categorical),
         fills=fills,
         classes=prepared.classes,
+        label_values=None
+        if args.task == "regression"
+        else prepared.classes or sorted(int(v) for v in prepared.data[args.label_column].unique()),
     )
     encoded = [
         pd.concat([part[[args.label_column]], transform.apply(part)], axis=1) for part in splits
     ]
-    return Splits(*encoded), transform
+    return Preprocessed(Splits(*encoded), transform, splits.test[features])
 
 
 def _summary(splits: Splits, label_column: str, task: str) -> str:
@@ -578,11 +632,11 @@ def _summary(splits: Splits, label_column: str, task: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        splits, transform = run(args)
+        splits, transform, raw_test = run(args)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    write_splits(splits, args.output_dir, transform.classes, transform)
+    write_splits(splits, args.output_dir, transform.classes, transform, raw_test)
     counts = " ".join(f"{name}={len(frame)}" for name, frame in splits._asdict().items())
     total = sum(len(frame) for frame in splits)
     print(

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 MODEL_FILE_NAME = "xgboost-model"
 # The preprocessor's fitted transform (preprocess.TRANSFORM_FILE), kept beside the model.
 TRANSFORM_FILE = "transform.json"
+SIGNATURE_FILE = "signature.json"
 CHECKPOINT_DIR = "/opt/ml/checkpoints"
 # Per task: XGBoost objective, validation metric and whether a higher metric is better. The
 # metric and direction are kept in step with contract.TRAINER_METRIC (the tests compare them).
@@ -399,10 +400,12 @@ def main(argv: list[str] | None = None) -> int:
 
     args.model_dir.mkdir(parents=True, exist_ok=True)
     _write_model(result.booster, args.model_dir / MODEL_FILE_NAME)
-    fitted = args.transform / TRANSFORM_FILE
-    if fitted.is_file():
-        # Served with the model: the endpoint encodes raw rows exactly as training did.
-        shutil.copyfile(fitted, args.model_dir / TRANSFORM_FILE)
+    if (args.transform / TRANSFORM_FILE).is_file():
+        # Served with the model: the endpoint encodes raw rows exactly as training did, and
+        # the version carries the signature of what it accepts and answers.
+        for name in (TRANSFORM_FILE, SIGNATURE_FILE):
+            if (args.transform / name).is_file():
+                shutil.copyfile(args.transform / name, args.model_dir / name)
     metrics = {
         "task": args.task,
         f"validation_{result.metric}": result.validation_metric,

@@ -246,7 +246,7 @@ def test_new_input_data_reruns_the_step_that_reads_it_and_its_dependants(
 
 # What each task's served prediction holds (pipelines/steps/inference.py, models/*/inference.py).
 PREDICTION_KEYS = {
-    "binary": {"score", "label"},
+    "binary": {"score", "label", "probabilities"},
     "multiclass": {"label", "probabilities"},
     "regression": {"value"},
 }

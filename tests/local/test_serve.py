@@ -57,7 +57,8 @@ def test_serve_then_invoke_from_another_process(base_run: BaseRun, run_dir: Path
         assert banner[1].startswith("signature: POST /invocations, text/csv with or without")
         assert "columns, in this order: mean_radius (number), mean_texture (number)" in banner[1]
         assert "curl -s " + url.group(1) + "/invocations" in banner[3]
-        record = json.loads(next((run_dir / "endpoints").glob("*.json")).read_text())
+        (record_file,) = (run_dir / "endpoints").glob(f"*-{SAMPLE_MODEL}-endpoint.json")
+        record = json.loads(record_file.read_text())
         rows = record["example"]["body"]
         caller = local("invoke", SAMPLE_MODEL, "-", "--run-dir", run_dir, stdin=subprocess.PIPE)
         out, err = caller.communicate(rows, timeout=60)

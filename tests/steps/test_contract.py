@@ -56,6 +56,9 @@ def test_preprocess_copies_and_defaults_match_the_contract_and_the_spec() -> Non
     assert preprocess.TRANSFORM_FILE == contract.TRANSFORM_FILE
     assert train.TRANSFORM_FILE == contract.TRANSFORM_FILE
     assert inference.TRANSFORM_FILE == contract.TRANSFORM_FILE
+    assert preprocess.SIGNATURE_FILE == train.SIGNATURE_FILE == contract.SIGNATURE_FILE
+    assert preprocess.RAW_TEST_FILE == evaluate.RAW_TEST_FILE == contract.RAW_TEST_FILE
+    assert evaluate.TRANSFORM_FILE == contract.TRANSFORM_FILE
     missing_policies = get_args(PreprocessingSpec.model_fields["missing"].annotation)
     assert missing_policies == preprocess.MISSING_POLICIES
     assert args.input_dir == Path(contract.PREPROCESS_INPUT_DIR)

@@ -137,7 +137,10 @@ def test_binary_report_follows_the_sagemaker_model_quality_layout(
         "selected_model",
         "candidates",
         "naive_baseline",
+        "scored_as_served",
     }
+    # Trained without the preprocessor's transform: the encoded split is all it can score.
+    assert report["scored_as_served"] is False
     metrics = report["binary_classification_metrics"]
     for name in ("auc", "accuracy", "precision", "recall", "f1"):
         assert isinstance(metrics[name]["value"], float)

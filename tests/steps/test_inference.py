@@ -215,7 +215,7 @@ def test_a_model_without_a_recorded_task_is_served_as_binary(
     predictions = inference.predict(old, test_rows.iloc[:2, 1:].to_numpy().tolist())
 
     assert old.attr("task") is None
-    assert [set(p) for p in predictions] == [{"score", "label"}, {"score", "label"}]
+    assert [set(p) for p in predictions] == [{"score", "label", "probabilities"}] * 2
     assert files_under(tmp_path) == [tmp_path / "xgboost-model"]
 
 
@@ -227,7 +227,10 @@ def test_a_model_without_a_recorded_task_is_served_as_binary(
             np.array([[0.25, 0.75]], dtype=np.float32),
             [{"label": 1, "probabilities": [0.25, 0.75]}],
         ),
-        (inference.tagged([0.75], "binary"), [{"score": 0.75, "label": 1}]),
+        (
+            inference.tagged([0.75], "binary"),
+            [{"score": 0.75, "label": 1, "probabilities": [0.25, 0.75]}],
+        ),
     ],
     ids=["tagged regression", "untagged 2-D", "tagged binary"],
 )

@@ -11,6 +11,7 @@ import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,8 +19,8 @@ import pytest
 import xgboost as xgb
 
 from pipelines.local import serving
-from pipelines.steps import preprocess, train
-from tests.steps.runner import STEPS_DIR, run_main, train_argv
+from pipelines.steps import evaluate, preprocess, train
+from tests.steps.runner import STEPS_DIR, pack_model, run_main, train_argv
 from tests.steps.test_fitted_transform import churn_like
 
 OPTIONS = ["--categorical", "plan", "--categorical", "region", "--missing", "impute"]
@@ -59,7 +60,7 @@ def reference(served: tuple[pd.DataFrame, Path, Path]) -> Callable[[pd.Series], 
     Preprocess produced (keeping the input's row index), scored by the trained booster."""
     _, root, _ = served
     args = preprocess.parse_args(["--input-dir", str(root / "input"), *OPTIONS])
-    splits, transform = preprocess.run(args)
+    splits, transform, _ = preprocess.run(args)
     encoded = pd.concat(splits).drop(columns=transform.label)
     booster = xgb.Booster()
     booster.load_model(str(root / "model" / "xgboost-model"))
@@ -124,3 +125,84 @@ def test_a_row_that_does_not_fit_the_signature_is_named(
 ) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         endpoint.invoke(body.encode(), "text/csv", "application/json")
+
+
+def test_a_binary_response_has_each_label_value_s_probability(
+    endpoint: serving.ModelServer,
+) -> None:
+    body = b"tenure,charges,plan,region\n12,85.0,pro,south\n"
+    answer, _ = endpoint.invoke(body, "text/csv", "application/json")
+    (prediction,) = json.loads(answer)["predictions"]
+    no, yes = prediction["probabilities"]
+    assert yes == pytest.approx(prediction["score"])
+    assert no + yes == pytest.approx(1.0)
+    assert prediction["label"] == ("yes" if yes >= 0.5 else "no")
+
+
+def test_the_model_carries_its_signature(served: tuple[pd.DataFrame, Path, Path]) -> None:
+    _, root, _ = served
+    signature = json.loads((root / "model" / preprocess.SIGNATURE_FILE).read_text())
+    assert signature["task"] == "binary"
+    assert [column["name"] for column in signature["inputs"]] == [
+        "tenure",
+        "charges",
+        "plan",
+        "region",
+    ]
+    plan = signature["inputs"][2]
+    assert plan == {
+        "name": "plan",
+        "type": "category",
+        "values": ["basic", "plus", "pro"],
+        "missing": "filled",
+    }
+    assert signature["inputs"][0]["type"] == "number"
+    assert signature["label"] == {"name": "target", "values": ["no", "yes"]}
+    assert set(signature["output"]) == {"label", "probabilities", "score"}
+
+
+@pytest.fixture(scope="module")
+def evaluated(
+    served: tuple[pd.DataFrame, Path, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[Path], tuple[int, str, dict[str, Any]]]:
+    """Evaluate the served model on a given test directory, as the Evaluate step does."""
+    _, root, code = served
+    models = tmp_path_factory.mktemp("candidates")
+    pack_model(root / "model", models / "baseline")
+
+    def run(test_dir: Path) -> tuple[int, str, dict[str, Any]]:
+        output = tmp_path_factory.mktemp("evaluation")
+        argv = [
+            *("--test-dir", str(test_dir), "--train-dir", str(root / "splits" / "train")),
+            *("--source-dir", str(code), "--model-root", str(models)),
+            *("--output-dir", str(output), "--model", "baseline", "s3://b/model.tar.gz"),
+        ]
+        result = run_main(evaluate.main, argv)
+        report_file = output / "evaluation.json"
+        report = json.loads(report_file.read_text()) if report_file.exists() else {}
+        return result.code, result.stdout + result.stderr, report
+
+    return run
+
+
+def test_the_evaluator_scores_the_raw_test_rows_through_the_serving_script(
+    served: tuple[pd.DataFrame, Path, Path],
+    evaluated: Callable[[Path], tuple[int, str, dict[str, Any]]],
+    tmp_path: Path,
+) -> None:
+    _, root, _ = served
+    raw = pd.read_csv(root / "splits" / "test" / preprocess.RAW_TEST_FILE)
+    assert list(raw.columns) == ["tenure", "charges", "plan", "region"]  # no label
+    code, output, report = evaluated(root / "splits" / "test")
+    assert code == 0, output
+    assert report["scored_as_served"] is True
+    assert "through input_fn" in output
+    # The rows it scored are the raw ones: a test split whose raw rows name an unknown column
+    # fails, where the encoded rows alone would have scored.
+    broken = tmp_path / "test"
+    shutil.copytree(root / "splits" / "test", broken)
+    (broken / preprocess.RAW_TEST_FILE).write_text("tenure,charges,plan,colour\n1,2,pro,red\n")
+    code, output, _ = evaluated(broken)
+    assert code == 1
+    assert "baseline: predict_fn failed" in output
+    assert "unknown: colour" in output
