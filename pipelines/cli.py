@@ -5,6 +5,7 @@
     python -m pipelines.cli follow EXECUTION_ARN [--poll-seconds N]
     python -m pipelines.cli approve [--group NAME] [--version N]
     python -m pipelines.cli definition [--pipeline NAME] --out FILE
+    python -m pipelines.cli signature [--version N]
 
 Every command also takes ``--prefix`` (the project prefix, default ``mlops-dev``) and
 ``--model`` (a folder under models/, default ``breast-cancer``), which name the pipeline
@@ -42,6 +43,8 @@ from pipelines.names import (
     PROJECT_PREFIX_RULE,
     ModelNames,
 )
+from pipelines.registry_signature import SignatureError, find_version, read_signature
+from pipelines.signature import describe
 
 DEFAULT_PREFIX = "mlops-dev"
 # The shipped sample; every model's resources are named <prefix>-<model>-... (pipelines.names).
@@ -75,6 +78,10 @@ def default_client(region: str) -> SageMakerClient:
     """A SageMaker client from the normal boto3 chain, retrying throttles while polling."""
     session = boto3.session.Session(region_name=region)
     return session.client("sagemaker", config=Config(retries={"mode": "standard"}))
+
+
+def default_s3_client(region: str) -> Any:
+    return boto3.session.Session(region_name=region).client("s3")
 
 
 def resolve_region(given: str | None) -> str:
@@ -386,6 +393,26 @@ def approve(client: SageMakerClient, group: str, version: int | None = None) -> 
     return f"approved {group} version {number} (was {previous}): {arn}"
 
 
+# --- signature -----------------------------------------------------------------------------------
+
+
+def show_signature(
+    client: SageMakerClient, s3: Any, names: ModelNames, args: argparse.Namespace
+) -> list[str]:
+    try:
+        package, why = find_version(client, names, args.version)
+        signature, uri = read_signature(s3, package)
+    except SignatureError as error:
+        raise CliError(str(error)) from None
+    number = package.get("ModelPackageVersion", "?")
+    status = package.get("ModelApprovalStatus", "Unknown")
+    return [
+        f"{names.model_package_group} version {number} ({status}; {why})",
+        *describe(signature),
+        f"from {uri}",
+    ]
+
+
 # --- command line --------------------------------------------------------------------------------
 
 
@@ -433,7 +460,8 @@ def _add_common(parser: argparse.ArgumentParser, *, top: bool) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="python -m pipelines.cli",
-        description="Operate the deployed SageMaker pipeline (start, follow, approve, definition).",
+        description="Operate the deployed SageMaker pipeline (start, follow, approve, signature, "
+        "definition).",
     )
     _add_common(parser, top=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -470,6 +498,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--version", type=_positive_int, help="version to approve (default: the latest)"
     )
 
+    signature = commands.add_parser(
+        "signature", help="what a model version's endpoint accepts and answers"
+    )
+    _add_common(signature, top=False)
+    signature.add_argument(
+        "--version",
+        type=_positive_int,
+        help="registry version (default: the one the endpoint serves, else the latest approved)",
+    )
+
     definition = commands.add_parser("definition", help="save the deployed definition JSON")
     _add_common(definition, top=False)
     definition.add_argument("--pipeline", help="pipeline name (default: <prefix>-<model>-pipeline)")
@@ -482,13 +520,15 @@ def _run(
     client_factory: ClientFactory,
     sleep: Callable[[float], None],
     clock: Callable[[], float],
+    s3_factory: ClientFactory = default_s3_client,
 ) -> int:
     # Everything checkable offline is checked before a client exists (no region, no call).
     _check_names(args)
     names = ModelNames.of(args.prefix, args.model)
     pipeline = getattr(args, "pipeline", None) or names.pipeline
     values = parse_params(args.param) if args.command == "start" else {}
-    client = client_factory(resolve_region(args.region))
+    region = resolve_region(args.region)
+    client = client_factory(region)
     if args.command == "start":
         arn = start_execution(client, pipeline, values, args.display_name)
         print(arn, flush=True)
@@ -501,6 +541,9 @@ def _run(
         )
     if args.command == "approve":
         print(approve(client, args.group or names.model_package_group, args.version))
+        return 0
+    if args.command == "signature":
+        print("\n".join(show_signature(client, s3_factory(region), names, args)))
         return 0
     if args.command == "definition":
         definition = save_definition(client, pipeline, args.out)
@@ -515,13 +558,14 @@ def main(
     client_factory: ClientFactory = default_client,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    s3_factory: ClientFactory = default_s3_client,
 ) -> int:
     try:
         try:
             args = build_parser().parse_args(argv)
         except SystemExit as done:  # --help: argparse printed it and wants to exit
             return done.code if isinstance(done.code, int) else 0
-        return _run(args, client_factory, sleep, clock)
+        return _run(args, client_factory, sleep, clock, s3_factory)
     except _UsageError as error:
         print(f"error: {one_line(error)}", file=sys.stderr)
         return 2

@@ -50,7 +50,7 @@ def _build(spec: ModelSpec, wiring: PipelineWiring) -> str:
         candidates = candidate_models(ctx, step_train, step_tune)
         step_evaluate = evaluate_step(ctx, step_preprocess, candidates)
         jobs = [step_preprocess, step_train, *([step_tune] if step_tune else []), step_evaluate]
-        inputs = evaluated(ctx, step_evaluate)
+        inputs = evaluated(ctx, step_preprocess, step_evaluate)
     pipeline = Pipeline(
         name=wiring.pipeline_name,
         parameters=ctx.parameters.all(),

@@ -38,6 +38,8 @@ TRANSFORM_FILE = "transform.json"
 # entry points at; and, in the test split, its rows as the data has them, minus the label.
 SIGNATURE_FILE = "signature.json"
 RAW_TEST_FILE = "raw/test.csv"
+# The registry's customer-metadata key holding the signature's S3 URI.
+SIGNATURE_METADATA = "signature"
 PREPROCESS_OUTPUTS = (*SPLITS, TRANSFORM_OUTPUT)
 TRAINING_CHANNELS = ("train", "validation")
 CANDIDATES = ("baseline", "tuned")

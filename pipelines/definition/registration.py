@@ -12,6 +12,7 @@ from typing import Any
 from pipelines.definition import contract
 from pipelines.definition.context import BuildContext
 from pipelines.definition.deployment import deploy_gate, model_builder
+from pipelines.definition.processing import split_uri
 
 
 @dataclass(frozen=True)
@@ -33,10 +34,12 @@ class GateInputs:
     report_uri: Any | None
     # The naive predictor's value and the model's improvement over it (None: no evaluator).
     naive: NaiveInputs | None = None
+    # The version's signature (None: the model carries no fitted transform).
+    signature_uri: Any | None = None
 
 
-def evaluated(ctx: BuildContext, step_evaluate: Any) -> GateInputs:
-    """The candidate the Evaluate step selected, with its report."""
+def evaluated(ctx: BuildContext, step_preprocess: Any, step_evaluate: Any) -> GateInputs:
+    """The candidate the Evaluate step selected, with its report and signature."""
     from sagemaker.core.workflow import Join, JsonGet
 
     (report,) = step_evaluate.property_files
@@ -57,6 +60,12 @@ def evaluated(ctx: BuildContext, step_evaluate: Any) -> GateInputs:
             value=value(contract.NAIVE_VALUE_PATH),
             improvement=value(contract.NAIVE_IMPROVEMENT_PATH),
         ),
+        signature_uri=Join(
+            on="/",
+            values=[split_uri(step_preprocess, contract.TRANSFORM_OUTPUT), contract.SIGNATURE_FILE],
+        )
+        if spec.carries_transform
+        else None,
     )
 
 
@@ -68,6 +77,14 @@ def best_tuned(step_tune: Any, model_uri: Any) -> GateInputs:
         model_uri=model_uri,
         report_uri=None,
     )
+
+
+def signature_metadata(inputs: GateInputs) -> dict[str, Any]:
+    """The signature's location in the version's customer metadata, where `pipelines.cli
+    signature` and a console user find what the version accepts and answers."""
+    if inputs.signature_uri is None:
+        return {}
+    return {"customer_metadata_properties": {contract.SIGNATURE_METADATA: inputs.signature_uri}}
 
 
 def register_step(ctx: BuildContext, inputs: GateInputs) -> Any:
@@ -94,6 +111,7 @@ def register_step(ctx: BuildContext, inputs: GateInputs) -> Any:
             response_types=list(contract.RESPONSE_TYPES),
             inference_instances=[ctx.parameters.endpoint_instance_type],
             **metrics,
+            **signature_metadata(inputs),
         ),
     )
 

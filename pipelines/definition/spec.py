@@ -430,6 +430,14 @@ class ModelSpec(Section):
     def inference_script(self) -> str:
         return self.training.inference or contract.SHIPPED_INFERENCE
 
+    @property
+    def carries_transform(self) -> bool:
+        """The model artifact holds the shipped preprocessor's fitted transform and signature,
+        copied in by the shipped trainer. Not with a built-in algorithm (it would read the
+        JSON as data), an own trainer (it does not copy it) or an own preprocessing script
+        (it may write none, and an empty channel fails the job)."""
+        return self.training.uses_shipped_trainer and self.preprocessing.script is None
+
     def fingerprint(self) -> str:
         """Canonical JSON of every field, for cache keys."""
         return json.dumps(self.model_dump(mode="json"), sort_keys=True)

@@ -85,11 +85,8 @@ def _channels(ctx: BuildContext, step_preprocess: Any) -> list[Any]:
         )
         for name in contract.TRAINING_CHANNELS
     ]
-    # The shipped trainer copies the shipped preprocessor's fitted transform into the model
-    # artifact, so what is served carries what it was trained on. Not for a built-in
-    # algorithm (it would read the JSON as data) nor an own preprocessing script (it may
-    # write none, and an empty channel fails the job).
-    if ctx.spec.training.uses_shipped_trainer and ctx.spec.preprocessing.script is None:
+    # What is served carries what it was trained on.
+    if ctx.spec.carries_transform:
         channels.append(
             InputData(
                 channel_name=contract.TRANSFORM_OUTPUT,

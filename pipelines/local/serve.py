@@ -34,6 +34,7 @@ from pipelines.local.hosting import (
 from pipelines.local.jobs import process_env
 from pipelines.local.objectstore import ObjectStore
 from pipelines.local.registry import versions
+from pipelines.signature import describe
 
 DEFAULT_PORT = 8080
 
@@ -171,46 +172,33 @@ def _example(url: str, deployment: Deployment) -> list[str]:
     return lines
 
 
-def _signature(served: ServedModel, transform: dict[str, Any] | None) -> list[str]:
-    """What a request carries: the data's own columns when the model has a fitted transform
-    (it encodes them as training did), else the encoded feature rows."""
-    if transform is None:
-        rows = str((served.deployment.example or {}).get("body", "")).strip().splitlines()
-        width = len(rows[0].split(",")) if rows else "?"
-        return [
-            f"signature: POST /invocations with Content-Type text/csv (rows of {width} "
-            'comma-separated features, no label) or application/json ({"instances": [[...]]}); '
-            "answers application/json, one prediction per row"
-        ]
-    categories = transform.get("categories") or {}
-    columns = [
-        f"{name} (one of {', '.join(map(str, categories[name]))})"
-        if name in categories
-        else f"{name} (number)"
-        for name in transform["features"]
-    ]
-    labels = transform.get("classes")
-    answer = f"labels {', '.join(map(str, labels))}" if labels else "the label's values"
+def _signature(served: ServedModel, signature: dict[str, Any] | None) -> list[str]:
+    """What a request carries: the data's own columns when the model has a signature (its
+    fitted transform encodes them as training did), else the encoded feature rows."""
+    if signature is not None:
+        return describe(signature)
+    rows = str((served.deployment.example or {}).get("body", "")).strip().splitlines()
+    width = len(rows[0].split(",")) if rows else "?"
     return [
-        f"signature: POST /invocations, text/csv with or without a header row, or "
-        'application/json {"instances": [{...}]}; columns, in this order: '
-        f"{', '.join(columns)}; answers application/json with {answer}"
+        f"signature: POST /invocations with Content-Type text/csv (rows of {width} "
+        'comma-separated features, no label) or application/json ({"instances": [[...]]}); '
+        "answers application/json, one prediction per row"
     ]
 
 
-def _banner(url: str, served: ServedModel, transform: dict[str, Any] | None) -> list[str]:
+def _banner(url: str, served: ServedModel, signature: dict[str, Any] | None) -> list[str]:
     return [
         f"serving {served.model} v{served.version} ({served.group}) at {url}",
-        *_signature(served, transform),
+        *_signature(served, signature),
         "example:",
         *_example(url, served.deployment),
         f"or: python -m pipelines.local invoke {served.model} rows.csv (Ctrl-C stops serving)",
     ]
 
 
-def _fitted_transform(run_dir: Path, served: ServedModel) -> dict[str, Any] | None:
+def _model_signature(run_dir: Path, served: ServedModel) -> dict[str, Any] | None:
     # Packed beside the model by the shipped trainer (pipelines/steps/train.py).
-    path = _directory(run_dir, served) / "opt/ml/model" / contract.TRANSFORM_FILE
+    path = _directory(run_dir, served) / "opt/ml/model" / contract.SIGNATURE_FILE
     try:
         loaded: dict[str, Any] = json.loads(path.read_text())
     except (OSError, ValueError):
@@ -229,7 +217,7 @@ def serve(run_dir: Path, served: ServedModel, port: int, out: TextIO) -> int:
     }
     try:
         write_atomically(record, json.dumps({"url": endpoint.url, "version": served.version}))
-        for line in _banner(endpoint.url, served, _fitted_transform(run_dir, served)):
+        for line in _banner(endpoint.url, served, _model_signature(run_dir, served)):
             print(line, file=out, flush=True)
         while not stop.wait(0.5):
             if endpoint.process.poll() is not None:

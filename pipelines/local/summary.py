@@ -125,13 +125,7 @@ def render(summary: Mapping[str, Any]) -> str:
         lines.append("selected model: none registered in this execution")
     prediction = summary.get("prediction")
     if prediction and "response" in prediction:
-        lines.append(
-            f"prediction: endpoint {prediction['endpoint']} ({prediction['url']}), "
-            f"{prediction['rows']} test rows as {prediction['content_type']} -> "
-            f"HTTP {prediction['status']}"
-        )
-        lines.append(f"  response: {_value(prediction['response'])}")
-        lines.append(f"  true labels: {', '.join(prediction['labels'])}")
+        lines += _prediction_lines(prediction)
     elif prediction:
         lines.append(f"prediction: {prediction.get('skipped')}")
     else:
@@ -187,3 +181,24 @@ def _value(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, default=str)
+
+
+def _prediction_lines(prediction: dict[str, Any]) -> list[str]:
+    """The smoke request and answer; raw rows are shown as sent, with the predicted labels
+    beside the true ones, both as the data writes them."""
+    raw = prediction.get("raw_rows", False)
+    kind = "raw test rows (the data's columns, header first)" if raw else "test rows"
+    lines = [
+        f"prediction: endpoint {prediction['endpoint']} ({prediction['url']}), "
+        f"{prediction['rows']} {kind} as {prediction['content_type']} -> "
+        f"HTTP {prediction['status']}"
+    ]
+    if raw and prediction.get("body"):
+        lines += ["  request:", *(f"    {row}" for row in prediction["body"].splitlines())]
+    lines.append(f"  response: {_value(prediction['response'])}")
+    answers = prediction["response"]
+    if isinstance(answers, dict) and all("label" in a for a in answers.get("predictions", [])):
+        predicted = [str(answer["label"]) for answer in answers["predictions"]]
+        lines.append(f"  predicted labels: {', '.join(predicted)}")
+    lines.append(f"  true labels: {', '.join(prediction['labels'])}")
+    return lines

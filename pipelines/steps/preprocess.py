@@ -546,9 +546,22 @@ def write_splits(
     if raw_test is not None:
         path = output_dir / "test" / RAW_TEST_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
-        raw_test.to_csv(path, index=False)
+        _whole_numbers_as_integers(raw_test).to_csv(path, index=False)
         written["raw_test"] = path
     return written
+
+
+def _whole_numbers_as_integers(frame: pd.DataFrame) -> pd.DataFrame:
+    """A column of whole numbers with gaps is float in pandas (4.0); written back as the data
+    had it (4), so the raw rows read like the input."""
+    frame = frame.copy()
+    for column in frame.columns:
+        values = frame[column]
+        if is_numeric_dtype(values) and not is_bool_dtype(values):
+            known = values.dropna()
+            if not known.empty and bool((known == known.round()).all()):
+                frame[column] = values.astype("Int64")
+    return frame
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

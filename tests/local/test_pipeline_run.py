@@ -274,6 +274,26 @@ def test_make_run_trains_gates_registers_and_serves_every_model(
     records = prediction["response"]["predictions"]
     assert len(records) == 3
     assert all(set(record) == PREDICTION_KEYS[spec.data.task] for record in records)
+    # A model carrying its fitted transform is sent rows as the data has them, header first.
+    assert prediction["raw_rows"] is spec.carries_transform
+
+
+def test_churn_gets_raw_rows_with_text_and_answers_in_the_data_s_label_values(
+    base_run: BaseRun,
+) -> None:
+    result = base_run.result.for_model("churn")
+    prediction = result.summary["prediction"]
+    header, *rows = prediction["body"].splitlines()
+    assert header == "tenure_months,monthly_charges,support_calls,plan,region"
+    plans = {row.split(",")[3] for row in rows}
+    assert plans <= {"basic", "standard", "pro"}
+    assert plans
+    records = prediction["response"]["predictions"]
+    assert {record["label"] for record in records} <= {"yes", "no"}
+    assert set(prediction["labels"]) <= {"yes", "no"}
+    predicted = ", ".join(record["label"] for record in records)
+    assert f"  predicted labels: {predicted}\n  true labels: " in result.out
+    assert "    tenure_months,monthly_charges,support_calls,plan,region\n" in result.out
 
 
 @pytest.mark.parametrize("model", BUILTIN_MODELS)

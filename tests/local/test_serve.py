@@ -50,13 +50,14 @@ def test_serve_then_invoke_from_another_process(base_run: BaseRun, run_dir: Path
         "0",
     )
     try:
-        banner = [server.stdout.readline() for _ in range(4)]  # type: ignore[union-attr]
+        banner = [server.stdout.readline() for _ in range(6)]  # type: ignore[union-attr]
         url = re.search(r" at (http://127\.0\.0\.1:\d+)$", banner[0].strip())
         assert url, "".join(banner) + server.stderr.read()  # type: ignore[union-attr]
-        # The model carries its fitted transform: the signature names the data's columns.
+        # The model carries its signature: the data's columns and the label's values.
         assert banner[1].startswith("signature: POST /invocations, text/csv with or without")
-        assert "columns, in this order: mean_radius (number), mean_texture (number)" in banner[1]
-        assert "curl -s " + url.group(1) + "/invocations" in banner[3]
+        assert "columns, in this order: mean_radius (number), mean_texture (number)" in banner[2]
+        assert '"label": one of 0, 1, "probabilities"' in banner[3]
+        assert "curl -s " + url.group(1) + "/invocations" in banner[5]
         (record_file,) = (run_dir / "endpoints").glob(f"*-{SAMPLE_MODEL}-endpoint.json")
         record = json.loads(record_file.read_text())
         rows = record["example"]["body"]

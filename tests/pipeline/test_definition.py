@@ -1017,6 +1017,21 @@ def test_register_attaches_the_evaluation_report_as_model_quality_metrics(steps)
     }
 
 
+def test_register_points_the_version_s_customer_metadata_at_its_signature(steps):
+    metadata = steps["RegisterModel"]["Arguments"]["CustomerMetadataProperties"]
+    transform_output = "Steps.Preprocess.ProcessingOutputConfig.Outputs['transform'].S3Output.S3Uri"
+    assert metadata == {
+        "signature": {"Std:Join": {"On": "/", "Values": [get(transform_output), "signature.json"]}}
+    }
+
+
+@over("multiclass_build", "builtin_build")
+def test_a_model_without_the_fitted_transform_registers_no_signature(any_build: Build):
+    steps = walk_steps(any_build.definition["Steps"])
+    (register,) = [step for step in steps if step["Type"] == "RegisterModel"]
+    assert "CustomerMetadataProperties" not in register["Arguments"]
+
+
 @over("build", "multiclass_build")
 def test_registered_and_deployed_models_serve_the_inference_script_from_the_source_tarball(
     any_build: Build,

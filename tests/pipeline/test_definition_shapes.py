@@ -170,7 +170,7 @@ ALLOWED = (
         "RegisterModel",
         ("Arguments",),
         "additionalProperties",
-        frozenset({"ModelApprovalStatus", "SkipModelValidation"}),
+        frozenset({"ModelApprovalStatus", "SkipModelValidation", "CustomerMetadataProperties"}),
         why="RegisterModel: ModelApprovalStatus, SkipModelValidation and more",
     ),
     Allowed(
