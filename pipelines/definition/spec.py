@@ -98,6 +98,9 @@ class DataSpec(Section):
 class PreprocessingSpec(Section):
     # Unset: the shipped generic tabular preprocessor (pipelines/steps/preprocess.py).
     script: RelativeFile | None = None
+    # Your own script also writes transform/transform.json (and signature.json) in the shipped
+    # preprocessor's format, so the shipped trainer packs it and the endpoint applies it.
+    writes_transform: bool = False
     categorical: tuple[str, ...] = ()
     missing: Literal["error", "drop", "impute"] = "error"
     validation_fraction: float = Field(default=0.15, gt=0, lt=0.5)
@@ -291,6 +294,7 @@ class ModelSpec(Section):
 
     @model_validator(mode="after")
     def _consistent(self) -> ModelSpec:
+        self._transform_consistent()
         if self.training.algorithm is not None:
             return self._builtin_consistent(self.training.algorithm)
         if self.data.label in self.preprocessing.categorical:
@@ -430,13 +434,29 @@ class ModelSpec(Section):
     def inference_script(self) -> str:
         return self.training.inference or contract.SHIPPED_INFERENCE
 
+    def _transform_consistent(self) -> None:
+        if not self.preprocessing.writes_transform:
+            return
+        if self.preprocessing.script is None:
+            raise ValueError(
+                "preprocessing.writes_transform is for your own preprocessing.script; the "
+                "shipped preprocessor always writes its transform"
+            )
+        if not self.training.uses_shipped_trainer:
+            raise ValueError(
+                "preprocessing.writes_transform = true needs the shipped trainer, which packs "
+                "the transform into the model; your own trainer or a built-in algorithm does not"
+            )
+
     @property
     def carries_transform(self) -> bool:
-        """The model artifact holds the shipped preprocessor's fitted transform and signature,
-        copied in by the shipped trainer. Not with a built-in algorithm (it would read the
-        JSON as data), an own trainer (it does not copy it) or an own preprocessing script
-        (it may write none, and an empty channel fails the job)."""
-        return self.training.uses_shipped_trainer and self.preprocessing.script is None
+        """The model artifact holds the fitted transform and signature, copied in by the
+        shipped trainer. Not with a built-in algorithm (it would read the JSON as data), an own
+        trainer (it does not copy it) or an own preprocessing script that does not declare it
+        writes one (an empty channel fails the job)."""
+        preprocessing = self.preprocessing
+        shipped_format = preprocessing.script is None or preprocessing.writes_transform
+        return self.training.uses_shipped_trainer and shipped_format
 
     def fingerprint(self) -> str:
         """Canonical JSON of every field, for cache keys."""

@@ -409,8 +409,7 @@ def test_training_channels_read_the_preprocess_outputs(any_build: Build):
         # The shipped trainer also gets the shipped preprocessor's fitted transform, which it
         # packs into the model; own scripts, own preprocessing and built-ins do not.
         spec = any_build.inputs.spec
-        shipped = spec.training.uses_shipped_trainer and spec.preprocessing.script is None
-        expected = {"train", "validation", *(["transform"] if shipped else [])}
+        expected = {"train", "validation", *(["transform"] if spec.carries_transform else [])}
         assert set(channels) == expected, name
         for channel_name, channel in channels.items():
             assert channel["DataSource"]["S3DataSource"]["S3Uri"] == split_output(channel_name)

@@ -159,6 +159,21 @@ LINEAR = BINARY + '[training]\nalgorithm = "linear-learner"\n'
 LINEAR_RANGES = "[tuning.ranges]\nwd = { min = 0.001, max = 1.0 }\n"
 BAD_SPECS = [
     (
+        "writes_transform without an own script",
+        BINARY + "[preprocessing]\nwrites_transform = true\n",
+        (),
+        ["preprocessing.writes_transform is for your own preprocessing.script"],
+    ),
+    (
+        "writes_transform with an own trainer",
+        OWN_SCRIPTS.replace(
+            "[training]\n",
+            '[preprocessing]\nscript = "prep.py"\nwrites_transform = true\n\n[training]\n',
+        ),
+        (*SCRIPTS, "prep.py"),
+        ["writes_transform = true needs the shipped trainer"],
+    ),
+    (
         "own objective without a regex",
         BINARY + '[tuning.objective]\nmetric = "validation:f1"\ndirection = "Maximize"\n',
         (),
@@ -829,3 +844,20 @@ def test_a_description_longer_than_the_pipeline_api_allows_is_refused(tmp_path: 
     text = spec_error(model_folder(tmp_path, toml))
     assert "description" in text
     assert "at most 3000 characters" in text
+
+
+@pytest.mark.parametrize(
+    ("preprocessing", "carries"),
+    [
+        ("", True),
+        ('script = "prep.py"\n', False),
+        ('script = "prep.py"\nwrites_transform = true\n', True),
+    ],
+    ids=["shipped preprocessor", "own script", "own script writing the transform"],
+)
+def test_an_own_preprocessing_script_declares_whether_its_transform_is_served(
+    tmp_path: Path, preprocessing: str, carries: bool
+):
+    toml = BINARY + "[preprocessing]\n" + preprocessing
+    spec = load_model_spec(model_folder(tmp_path, toml, files=("prep.py",)))
+    assert spec.carries_transform is carries
