@@ -49,6 +49,8 @@ class ModelNames:
     endpoint: str
     artifact_prefix: str
     autoscaling_log_group: str
+    deployer_log_group: str
+    deployer_dead_letters: str
 
     @classmethod
     def of(cls, project_prefix: str, model: str) -> ModelNames:
@@ -60,6 +62,8 @@ class ModelNames:
             endpoint=f"{base}-endpoint",
             artifact_prefix=f"{PIPELINE_PREFIX}/{model}",
             autoscaling_log_group=lambda_log_group(project_prefix, f"{model}-autoscaling"),
+            deployer_log_group=lambda_log_group(project_prefix, f"{model}-deployer"),
+            deployer_dead_letters=f"{base}-deployer-dead-letters",
         )
 
 

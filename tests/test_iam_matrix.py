@@ -603,7 +603,7 @@ def test_the_matrix_names_resources_after_their_logical_ids_and_invents_no_value
             "Bucket1": {"Type": "AWS::S3::Bucket", "Properties": {}},
             "Fn1": {"Type": "AWS::Lambda::Function", "Properties": {}},
             "Repo1": {"Type": "AWS::ECR::Repository", "Properties": {"RepositoryName": "a/b"}},
-            "Queue1": {"Type": "AWS::SQS::Queue", "Properties": {}},
+            "Topic1": {"Type": "AWS::SNS::Topic", "Properties": {}},
         },
     }
     stack = matrix_stack(template, account="222222222222", region="eu-west-1")
@@ -621,8 +621,8 @@ def test_the_matrix_names_resources_after_their_logical_ids_and_invents_no_value
     )
     # A policy evaluated against a made-up ARN would prove nothing: no stand-in values.
     unmodelled = {
-        "Ref of Queue1 (AWS::SQS::Queue)": {"Ref": "Queue1"},
-        "ARN of Queue1 (AWS::SQS::Queue)": {"Fn::GetAtt": ["Queue1", "Arn"]},
+        "Ref of Topic1 (AWS::SNS::Topic)": {"Ref": "Topic1"},
+        "ARN of Topic1 (AWS::SNS::Topic)": {"Fn::GetAtt": ["Topic1", "Arn"]},
         "Bucket1.WebsiteURL (AWS::S3::Bucket)": {"Fn::GetAtt": ["Bucket1", "WebsiteURL"]},
     }
     for what, token in unmodelled.items():

@@ -60,10 +60,16 @@ def autoscaling_function(model: str) -> str:
     return f"Registers autoscaling for the {model} model's endpoint"
 
 
+def deployer_function(model: str) -> str:
+    """The Description of a model's deployer Lambda (one per model)."""
+    return f"Deploys the latest approved version of {model} to its endpoint"
+
+
 AUTOSCALING_FUNCTION = autoscaling_function(SAMPLE_MODEL)
+DEPLOYER_FUNCTION = deployer_function(SAMPLE_MODEL)
 COPIER_FUNCTION = "Copies the models' sample datasets into the data bucket"
 LAMBDA_ROLE_PREFIX = "Runs the Lambda function: "
-ROLE_KEYS = ("pipeline", "autoscaling", "copier")
+ROLE_KEYS = ("pipeline", "autoscaling", "copier", "deployer")
 
 SM = "arn:aws:sagemaker:{region}:{account}"
 SCALABLE_TARGET = (
@@ -103,6 +109,8 @@ def role_of(matrix: PolicyMatrix, key: str) -> Role:
         return matrix.lambda_function(AUTOSCALING_FUNCTION).role
     if key == "copier":
         return matrix.lambda_function(COPIER_FUNCTION).role
+    if key == "deployer":
+        return matrix.lambda_function(DEPLOYER_FUNCTION).role
     raise KeyError(key)
 
 
@@ -310,6 +318,80 @@ AUTOSCALING_ROLE_CASES = [
          "iam:PassRole", "{execution_role}", DENIED, context=TO_SAGEMAKER),
 ]
 
+VERSION_MODEL = SM + ":model/{endpoint}-v3-20261207t221500"
+VERSION_CONFIG = SM + ":endpoint-config/{endpoint}-v3-20261207t221500"
+DEPLOYER_ROLE_CASES = [
+    # -- read the model's own registry ---------------------------------------------------------
+    Case("deployer role may ListModelPackages", "deployer",
+         "sagemaker:ListModelPackages", "*", ALLOWED),
+    Case("deployer role may DescribeModelPackage of its group's versions", "deployer",
+         "sagemaker:DescribeModelPackage", SM + ":model-package/{group}/3", ALLOWED),
+    Case("deployer role may not DescribeModelPackage of another group", "deployer",
+         "sagemaker:DescribeModelPackage", SM + ":model-package/other-models/3", DENIED),
+    Case("deployer role may not UpdateModelPackage to approve: approving is people's",
+         "deployer", "sagemaker:UpdateModelPackage", SM + ":model-package/{group}/3", DENIED,
+         context={"sagemaker:ModelApprovalStatus": "Approved"}),
+    Case("deployer role may UpdateModelPackage to reject a version that failed", "deployer",
+         "sagemaker:UpdateModelPackage", SM + ":model-package/{group}/3", ALLOWED,
+         context={"sagemaker:ModelApprovalStatus": "Rejected"}),
+    Case("deployer role may not reject another group's version", "deployer",
+         "sagemaker:UpdateModelPackage", SM + ":model-package/other-models/3", DENIED,
+         context={"sagemaker:ModelApprovalStatus": "Rejected"}),
+    # -- one model and config per deployment, named after its endpoint --------------------------
+    Case("deployer role may CreateModel named after its endpoint", "deployer",
+         "sagemaker:CreateModel", VERSION_MODEL, ALLOWED),
+    Case("deployer role may not CreateModel named otherwise", "deployer",
+         "sagemaker:CreateModel", SM + ":model/other-endpoint-v3", DENIED),
+    Case("deployer role may CreateEndpointConfig named after its endpoint", "deployer",
+         "sagemaker:CreateEndpointConfig", VERSION_CONFIG, ALLOWED),
+    Case("deployer role may not CreateEndpointConfig named otherwise", "deployer",
+         "sagemaker:CreateEndpointConfig", SM + ":endpoint-config/other-endpoint-v3", DENIED),
+    # -- its endpoint, nothing else ----------------------------------------------------------------
+    *(
+        Case(f"deployer role may {action} its endpoint", "deployer",
+             f"sagemaker:{action}", SM + ":endpoint/{endpoint}", ALLOWED)
+        for action in ("CreateEndpoint", "UpdateEndpoint", "DescribeEndpoint", "AddTags")
+    ),
+    Case("deployer role may not UpdateEndpoint of another endpoint", "deployer",
+         "sagemaker:UpdateEndpoint", SM + ":endpoint/other-endpoint", DENIED),
+    Case("deployer role may DeleteEndpoint its endpoint (one that failed to start)",
+         "deployer", "sagemaker:DeleteEndpoint", SM + ":endpoint/{endpoint}", ALLOWED),
+    Case("deployer role may not DeleteEndpoint another endpoint", "deployer",
+         "sagemaker:DeleteEndpoint", SM + ":endpoint/other-endpoint", DENIED),
+    Case("deployer role may not StartPipelineExecution: it never retrains", "deployer",
+         "sagemaker:StartPipelineExecution", SM + ":pipeline/{prefix}-breast-cancer-pipeline",
+         DENIED),
+    # -- the execution role and the key, for SageMaker only ------------------------------------
+    Case("deployer role may PassRole the execution role to SageMaker", "deployer",
+         "iam:PassRole", "{execution_role}", ALLOWED, context=TO_SAGEMAKER),
+    Case("deployer role may not PassRole the execution role to EC2", "deployer",
+         "iam:PassRole", "{execution_role}", DENIED,
+         context={"iam:PassedToService": "ec2.amazonaws.com"}),
+    Case("deployer role may not PassRole the pipeline role", "deployer",
+         "iam:PassRole", "{pipeline_role}", DENIED, context=TO_SAGEMAKER),
+    Case("deployer role may CreateGrant on the key for SageMaker", "deployer",
+         "kms:CreateGrant", "{key}", ALLOWED, context=GRANT_FOR_SAGEMAKER),
+    Case("deployer role may not CreateGrant on the key outside SageMaker", "deployer",
+         "kms:CreateGrant", "{key}", DENIED, context={"kms:GrantIsForAWSResource": "true"}),
+    # -- scaling its variant -------------------------------------------------------------------
+    Case("deployer role may RegisterScalableTarget for a SageMaker variant count", "deployer",
+         "application-autoscaling:RegisterScalableTarget", SCALABLE_TARGET, ALLOWED,
+         context=SAGEMAKER_VARIANT),
+    Case("deployer role may DeregisterScalableTarget for a SageMaker variant count",
+         "deployer", "application-autoscaling:DeregisterScalableTarget", SCALABLE_TARGET,
+         ALLOWED, context=SAGEMAKER_VARIANT),
+    Case("deployer role may not RegisterScalableTarget for an ECS service", "deployer",
+         "application-autoscaling:RegisterScalableTarget", SCALABLE_TARGET, DENIED,
+         context=ECS_SERVICE),
+    # -- its own log group, no data --------------------------------------------------------------
+    Case("deployer role may PutLogEvents to its own log group", "deployer",
+         "logs:PutLogEvents", "{deployer_logs}" + LOG_STREAM, ALLOWED),
+    Case("deployer role may not PutLogEvents to the autoscaling log group", "deployer",
+         "logs:PutLogEvents", "{autoscaling_logs}" + LOG_STREAM, DENIED),
+    Case("deployer role may not GetObject from the data bucket", "deployer",
+         "s3:GetObject", "arn:aws:s3:::{data}/{sample_key}", DENIED),
+]
+
 COPIER_ROLE_CASES = [
     # -- read the one asset object ------------------------------------------------------------
     Case("copier role may GetObject the sample asset", "copier",
@@ -352,6 +434,7 @@ TABLES = {
     "pipeline": PIPELINE_ROLE_CASES,
     "autoscaling": AUTOSCALING_ROLE_CASES,
     "copier": COPIER_ROLE_CASES,
+    "deployer": DEPLOYER_ROLE_CASES,
 }
 
 assert_unique_descriptions(TABLES)
@@ -387,6 +470,8 @@ def _sample_copy_source(matrix: PolicyMatrix, key: str) -> tuple[str, str]:
 def resource_names(matrix: PolicyMatrix, assembly: Assembly) -> dict[str, str]:
     autoscaling = matrix.lambda_function(AUTOSCALING_FUNCTION)
     copier = matrix.lambda_function(COPIER_FUNCTION)
+    deployer = matrix.lambda_function(DEPLOYER_FUNCTION)
+    assert deployer.log_group_arn, "the deployer function has no log group"
     assert autoscaling.log_group_arn, "the autoscaling function has no log group"
     assert copier.log_group_arn, "the copier function has no log group"
     data = str(matrix.stack_output(FOUNDATION, "DataBucketName"))
@@ -412,6 +497,7 @@ def resource_names(matrix: PolicyMatrix, assembly: Assembly) -> dict[str, str]:
         # Log group ARNs without CloudFormation's trailing ":*", to append a stream to.
         "autoscaling_logs": autoscaling.log_group_arn.removesuffix(":*"),
         "copier_logs": copier.log_group_arn.removesuffix(":*"),
+        "deployer_logs": deployer.log_group_arn.removesuffix(":*"),
     }
 
 
@@ -437,6 +523,13 @@ def autoscaling_verdicts(
 
 
 @pytest.fixture(scope="module")
+def deployer_verdicts(
+    matrices: dict[str, PolicyMatrix], names: dict[str, dict[str, str]]
+) -> dict[str, str]:
+    return evaluate(DEPLOYER_ROLE_CASES, matrices, names, role_of)
+
+
+@pytest.fixture(scope="module")
 def copier_verdicts(
     matrices: dict[str, PolicyMatrix], names: dict[str, dict[str, str]]
 ) -> dict[str, str]:
@@ -456,6 +549,11 @@ def test_autoscaling_lambda_role(
     autoscaling_verdicts: dict[str, str], variant: str, case: Case
 ) -> None:
     check(autoscaling_verdicts, variant, case)
+
+
+@pytest.mark.parametrize(("variant", "case"), expand(DEPLOYER_ROLE_CASES))
+def test_deployer_lambda_role(deployer_verdicts: dict[str, str], variant: str, case: Case) -> None:
+    check(deployer_verdicts, variant, case)
 
 
 @pytest.mark.parametrize(("variant", "case"), expand(COPIER_ROLE_CASES))
@@ -480,7 +578,11 @@ def test_the_stack_has_exactly_the_roles_the_tables_cover(
     others = {
         role.logical_id
         for model, pipeline in other_pipeline_roles(matrix)
-        for role in (pipeline, matrix.lambda_function(autoscaling_function(model)).role)
+        for role in (
+            pipeline,
+            matrix.lambda_function(autoscaling_function(model)).role,
+            matrix.lambda_function(deployer_function(model)).role,
+        )
     }
     # A new role fails here until it gets its own table.
     assert set(matrix.resources_of_type("AWS::IAM::Role")) == covered | others
@@ -500,10 +602,12 @@ def other_pipeline_roles(matrix: PolicyMatrix) -> list[tuple[str, Role]]:
 def grants(matrix: PolicyMatrix, role: Role, model: str) -> str:
     """The role's allow statements as JSON, with the model's own generated ARNs (its Lambda
     and that Lambda's log group) as placeholders, so two models' roles compare by shape."""
-    function = matrix.lambda_function(autoscaling_function(model))
     text = json.dumps(role.allow_statements(), sort_keys=True)
-    text = text.replace(function.arn, "{autoscaling_function}")
-    return text.replace(str(function.log_group_arn).removesuffix(":*"), "{autoscaling_logs}")
+    for kind, describe in (("autoscaling", autoscaling_function), ("deployer", deployer_function)):
+        function = matrix.lambda_function(describe(model))
+        text = text.replace(function.arn, "{" + kind + "_function}")
+        text = text.replace(str(function.log_group_arn).removesuffix(":*"), "{" + kind + "_logs}")
+    return text
 
 
 def _kebab(pascal: str) -> str:
@@ -519,13 +623,18 @@ def test_every_model_pipeline_role_is_the_sample_role_with_its_own_names(
     matrix = matrices[variant]
     samples = {
         key: grants(matrix, role_of(matrix, key), SAMPLE_MODEL)
-        for key in ("pipeline", "autoscaling")
+        for key in ("pipeline", "autoscaling", "deployer")
     }
     others = other_pipeline_roles(matrix)
     assert len(others) == len(matrix.template["Outputs"]) // 5 - 1
     for model, pipeline in others:
         autoscaling = matrix.lambda_function(autoscaling_function(model)).role
-        for key, role in (("pipeline", pipeline), ("autoscaling", autoscaling)):
+        deployer = matrix.lambda_function(deployer_function(model)).role
+        for key, role in (
+            ("pipeline", pipeline),
+            ("autoscaling", autoscaling),
+            ("deployer", deployer),
+        ):
             expected = samples[key].replace(SAMPLE_MODEL, model)
             assert grants(matrix, role, model) == expected, (model, key)
             assert model in expected
@@ -539,7 +648,7 @@ def test_lambda_roles_are_described_as_running_their_function_and_trust_only_lam
     functions = matrix.lambda_functions()
     models = [SAMPLE_MODEL, *(model for model, _ in other_pipeline_roles(matrix))]
     assert sorted(function.description or "" for function in functions) == sorted(
-        [*map(autoscaling_function, models), COPIER_FUNCTION]
+        [*map(autoscaling_function, models), *map(deployer_function, models), COPIER_FUNCTION]
     )
     described = {
         role.logical_id

@@ -136,8 +136,8 @@ def test_every_model_registry_is_retained(dev: Assembly) -> None:
 
 def test_lambdas_use_the_newest_python_runtime_and_own_log_groups(dev: Assembly) -> None:
     functions = resources_of_type(dev.template("Pipeline"), "AWS::Lambda::Function")
-    # The sample copier and one autoscaling Lambda per model.
-    assert len(functions) == 1 + len(dev.settings.models)
+    # The sample copier, and one autoscaling Lambda and one deployer per model.
+    assert len(functions) == 1 + 2 * len(dev.settings.models)
     for function in functions:
         assert function["Properties"]["Runtime"] == "python3.14"
         assert "LoggingConfig" in function["Properties"]

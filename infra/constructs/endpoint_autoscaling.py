@@ -44,8 +44,8 @@ class EndpointAutoscaling(Construct):
         add_statement_groups(
             lambda_function.role,
             _register_the_variant(stack, endpoint_name),
-            _manage_target_tracking_alarms(stack, endpoint_name),
-            _create_the_service_linked_role(stack),
+            manage_target_tracking_alarms(stack, endpoint_name),
+            create_the_service_linked_role(stack),
         )
 
 
@@ -101,7 +101,7 @@ def _register_the_variant(stack: Stack, endpoint_name: str) -> StatementGroup:
     )
 
 
-def _manage_target_tracking_alarms(stack: Stack, endpoint_name: str) -> StatementGroup:
+def manage_target_tracking_alarms(stack: Stack, endpoint_name: str) -> StatementGroup:
     alarms = stack.format_arn(
         service="cloudwatch",
         resource="alarm",
@@ -128,7 +128,7 @@ def _manage_target_tracking_alarms(stack: Stack, endpoint_name: str) -> Statemen
     )
 
 
-def _create_the_service_linked_role(stack: Stack) -> StatementGroup:
+def create_the_service_linked_role(stack: Stack) -> StatementGroup:
     return StatementGroup(
         [
             iam.PolicyStatement(

@@ -1,5 +1,5 @@
-"""The pipeline stack: one pipeline, model registry, role and autoscaling Lambda per declared
-model, plus the sample-data copier they share."""
+"""The pipeline stack: one pipeline, model registry, role, autoscaling Lambda and deployer per
+declared model, plus the sample-data copier they share."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.config import BUILD_DIR, MODELS_DIR, Settings
+from infra.constructs.model_deployment import ModelDeployment
 from infra.constructs.model_pipeline import ModelPipeline
 from infra.constructs.sample_dataset import SampleDatasets, sample_key
+from infra.layout import ENDPOINT_PREFIX
 from infra.stacks.foundation import FoundationStack, storage_bucket_names
+from pipelines.definition.spec import ModelSpec
 from pipelines.names import ModelNames, lambda_log_group
 from pipelines.sample_data import sample_file
 
@@ -52,6 +55,7 @@ class PipelineStack(Stack):
             log_group_name=lambda_log_group(prefix, "sample-copy"),
         )
         self.models: dict[str, ModelPipeline] = {}
+        self.deployments: dict[str, ModelDeployment] = {}
         for spec in settings.models:
             model = ModelPipeline(
                 self,
@@ -76,6 +80,9 @@ class PipelineStack(Stack):
             )
             model.pipeline.node.add_dependency(samples.resources[spec.name])
             self.models[spec.name] = model
+            self.deployments[spec.name] = self._deployment(
+                spec, names[spec.name], foundation, artifact_bucket, settings.pipeline.data_capture
+            )
             for output, value in {
                 "PipelineName": names[spec.name].pipeline,
                 "ModelPackageGroupName": names[spec.name].model_package_group,
@@ -84,6 +91,26 @@ class PipelineStack(Stack):
                 "PipelineRoleArn": model.role.role_arn,
             }.items():
                 CfnOutput(self, output_id(output, spec.name), value=value)
+
+    def _deployment(
+        self,
+        spec: ModelSpec,
+        names: ModelNames,
+        foundation: FoundationStack,
+        artifact_bucket: s3.IBucket,
+        data_capture: bool,
+    ) -> ModelDeployment:
+        """The deployer an approval in the model's registry runs."""
+        capture = f"s3://{artifact_bucket.bucket_name}/{ENDPOINT_PREFIX}/{names.endpoint}"
+        return ModelDeployment(
+            self,
+            f"Deployment-{spec.name}",
+            names=names,
+            deployment=spec.deployment,
+            execution_role=foundation.execution_role,
+            key=foundation.key,
+            capture_uri=f"{capture}/data-capture" if data_capture else None,
+        )
 
 
 def output_id(output: str, model: str) -> str:

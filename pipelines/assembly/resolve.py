@@ -43,6 +43,8 @@ _NAME_PROPERTIES = {
     "AWS::SageMaker::ModelPackageGroup": "ModelPackageGroupName",
     "AWS::SageMaker::Pipeline": "PipelineName",
     "AWS::KMS::Alias": "AliasName",
+    "AWS::SQS::Queue": "QueueName",
+    "AWS::Events::Rule": "Name",
 }
 
 # ARN layouts by resource type: {p}artition, {r}egion, {a}ccount, {n}ame.
@@ -55,6 +57,8 @@ _ARN_FORMATS = {
     "AWS::Logs::LogGroup": "arn:{p}:logs:{r}:{a}:log-group:{n}:*",
     "AWS::SageMaker::ModelPackageGroup": "arn:{p}:sagemaker:{r}:{a}:model-package-group/{n}",
     "AWS::SageMaker::Pipeline": "arn:{p}:sagemaker:{r}:{a}:pipeline/{n}",
+    "AWS::SQS::Queue": "arn:{p}:sqs:{r}:{a}:{n}",
+    "AWS::Events::Rule": "arn:{p}:events:{r}:{a}:rule/{n}",
 }
 
 _SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
@@ -213,10 +217,18 @@ _ATTRIBUTES: dict[tuple[str, str], Callable[[_Target], str]] = {
     ("AWS::S3::Bucket", "DomainName"): lambda target: f"{target.name}.s3.{target.stack.url_suffix}",
 }
 
+
 # Ref values other than the physical name, by resource type, as CloudFormation documents.
+def _queue_url(target: _Target) -> str:
+    # Ref of a queue is its URL, not its name.
+    stack = target.stack
+    return f"https://sqs.{stack.region}.{stack.url_suffix}/{stack.account}/{target.name}"
+
+
 _REFS: dict[str, Callable[[_Target], str]] = {
     "AWS::KMS::Key": lambda target: target.unique_id,
     "AWS::IAM::OIDCProvider": _oidc_provider_arn,
+    "AWS::SQS::Queue": _queue_url,
 }
 
 

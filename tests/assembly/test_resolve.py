@@ -138,6 +138,7 @@ def test_attributes_and_refs_have_the_values_cloudformation_documents() -> None:
                     "Type": "AWS::IAM::OIDCProvider",
                     "Properties": {"Url": "https://token.example.com"},
                 },
+                "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "letters"}},
             }
         },
     )
@@ -155,6 +156,14 @@ def test_attributes_and_refs_have_the_values_cloudformation_documents() -> None:
     # An OIDC provider's Ref is its ARN, which names the provider's host.
     assert resolve({"Ref": "Provider"}) == (
         "arn:aws-cn:iam::000000000000:oidc-provider/token.example.com"
+    )
+    # A queue's Ref is its URL; its ARN has no resource type.
+    assert resolve({"Ref": "Queue"}) == (
+        "https://sqs.cn-north-1.amazonaws.com.cn/000000000000/letters"
+    )
+    assert (
+        resolve({"Fn::GetAtt": ["Queue", "Arn"]})
+        == "arn:aws-cn:sqs:cn-north-1:000000000000:letters"
     )
 
 
@@ -178,12 +187,12 @@ def test_strict_mode_refuses_what_it_would_otherwise_stand_in_for() -> None:
         "000000000000",
         {
             "Parameters": {"Qualifier": {"Type": "String"}},
-            "Resources": {"Queue": {"Type": "AWS::SQS::Queue"}, "Fn": CONSUMER.resources["Fn"]},
+            "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}, "Fn": CONSUMER.resources["Fn"]},
         },
     )
     tokens = {
-        "Ref of Queue (AWS::SQS::Queue) is not modelled": {"Ref": "Queue"},
-        "the ARN of Queue (AWS::SQS::Queue) is not modelled": {"Fn::GetAtt": ["Queue", "Arn"]},
+        "Ref of Topic (AWS::SNS::Topic) is not modelled": {"Ref": "Topic"},
+        "the ARN of Topic (AWS::SNS::Topic) is not modelled": {"Fn::GetAtt": ["Topic", "Arn"]},
         "Fn.SnapStartResponse (AWS::Lambda::Function) is not modelled": {
             "Fn::GetAtt": ["Fn", "SnapStartResponse"]
         },

@@ -21,8 +21,9 @@ DATA_BEARING_RENAMED = {
     ("Foundation", "AWS::S3::Bucket"): 3,
     ("Foundation", "AWS::ECR::Repository"): 2,
     ("Pipeline", "AWS::SageMaker::ModelPackageGroup"): MODELS,
-    # The Lambdas' log groups are named after the prefix too (the copier's and one per model).
-    ("Pipeline", "AWS::Logs::LogGroup"): 1 + MODELS,
+    # The Lambdas' log groups are named after the prefix too (the copier's, and per model the
+    # autoscaling Lambda's and the deployer's).
+    ("Pipeline", "AWS::Logs::LogGroup"): 1 + 2 * MODELS,
 }
 
 
@@ -153,7 +154,7 @@ def test_replaced_buckets_repositories_and_registry_are_danger(
     assert policies
     assert all("**REPLACED**" in line and DANGER not in line for line in policies)
     assert summary_row(text, "Foundation")[5] == f"{DANGER} 5"
-    assert summary_row(text, "Pipeline")[5] == f"{DANGER} {MODELS + 1 + MODELS}"
+    assert summary_row(text, "Pipeline")[5] == f"{DANGER} {MODELS + 1 + 2 * MODELS}"
 
 
 def test_a_renamed_stack_is_called_out(renamed: tuple[Review, str]) -> None:
