@@ -6,6 +6,7 @@
     python -m pipelines.cli approve [--group NAME] [--version N]
     python -m pipelines.cli definition [--pipeline NAME] --out FILE
     python -m pipelines.cli signature [--version N]
+    python -m pipelines.cli status
 
 Every command also takes ``--prefix`` (the project prefix, default ``mlops-dev``) and
 ``--model`` (a folder under models/, default ``breast-cancer``), which name the pipeline
@@ -36,6 +37,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from pipelines.definition.catalogue import botocore_facts
 from pipelines.definition.parameter_rules import ParameterValueError, check_parameter_values
+from pipelines.deployment_status import status_lines
 from pipelines.names import (
     MODEL_NAME,
     MODEL_NAME_RULE,
@@ -461,7 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="python -m pipelines.cli",
         description="Operate the deployed SageMaker pipeline (start, follow, approve, signature, "
-        "definition).",
+        "status, definition).",
     )
     _add_common(parser, top=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -508,6 +510,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="registry version (default: the one the endpoint serves, else the latest approved)",
     )
 
+    status = commands.add_parser(
+        "status", help="which version the endpoint serves, since when, and from which approval"
+    )
+    _add_common(status, top=False)
+
     definition = commands.add_parser("definition", help="save the deployed definition JSON")
     _add_common(definition, top=False)
     definition.add_argument("--pipeline", help="pipeline name (default: <prefix>-<model>-pipeline)")
@@ -544,6 +551,9 @@ def _run(
         return 0
     if args.command == "signature":
         print("\n".join(show_signature(client, s3_factory(region), names, args)))
+        return 0
+    if args.command == "status":
+        print("\n".join(status_lines(client, names)))
         return 0
     if args.command == "definition":
         definition = save_definition(client, pipeline, args.out)

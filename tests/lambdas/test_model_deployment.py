@@ -490,3 +490,34 @@ def test_settings_come_from_the_environment_and_bad_ones_are_one_line() -> None:
 def test_settings_sagemaker_would_refuse_are_named(change: dict[str, Any], message: str) -> None:
     with pytest.raises(deploy.DeploymentError, match=re.escape(message)):
         dataclasses.replace(SETTINGS, **change)
+
+
+def test_the_cli_status_shows_the_deployer_s_record_and_the_version_it_would_deploy(
+    cloud: Cloud, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipelines import cli  # the CLI reads the record with this module's functions
+
+    def status() -> list[str]:
+        capsys.readouterr()  # the handler's own log lines
+        argv = ["--model", "demo", "--region", REGION, "status"]
+        assert cli.main(argv, client_factory=lambda _: cloud.sagemaker) == 0
+        return capsys.readouterr().out.splitlines()
+
+    assert status() == [
+        f"{ENDPOINT}: no endpoint",
+        f"{GROUP}: no approved version; approve one to deploy",
+    ]
+    first = cloud.deploy_live()
+    lines = status()
+    assert lines[0].startswith(f"{ENDPOINT}: InService (config {ENDPOINT}-v1-")
+    assert lines[1].startswith("  live: version 1 since 20")
+    assert lines[1].endswith(
+        f"deployed on registry {GROUP} v1 Approved event 00000000-0000-0000-0000-000000000001"
+    )
+    assert lines[2] == f"    package {first}"
+    assert lines[3].startswith(f"{GROUP}: the latest approved is version 1 (approved ")
+    second = cloud.register()
+    cloud.run(cloud.set_status(second, "Approved"))
+    lines = status()
+    assert any(line.startswith("  deploying: version 2 (config ") for line in lines), lines
+    assert lines[-1].startswith(f"{GROUP}: the latest approved is version 2")
