@@ -4,6 +4,7 @@ review and the tests.
 Plain Python that never imports aws_cdk, so reading an assembly costs no jsii start-up and a
 reader of ``cdk.out`` needs nothing but the files. One module per concern:
 
+- ``assets``: the file assets an asset manifest publishes, and where, per stack environment;
 - ``definition``: a pipeline's definition taken from its template, in either resolver mode;
 - ``manifest``: ``manifest.json`` and the stacks' templates, nested assemblies included, and
   the files the CDK writes beside them (metadata, construct tree, validation report);

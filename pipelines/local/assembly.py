@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipelines.assembly.assets import FileAsset, file_assets
 from pipelines.assembly.definition import DefinitionReadError, definition_from_template, inline_body
-from pipelines.assembly.manifest import AssemblyFileError, StackArtifact, read_assembly, read_json
+from pipelines.assembly.manifest import AssemblyFileError, StackArtifact, read_assembly
 from pipelines.assembly.resolve import LOCAL_ACCOUNT, Resolver, Stack, UnresolvableError
 from pipelines.local.errors import AssemblyError, DefinitionError
 from pipelines.local.objectstore import ObjectStore
@@ -26,13 +27,6 @@ from pipelines.names import MODEL_TAG, PIPELINE_TYPE
 SAMPLE_COPY_TYPE = "Custom::SampleDatasetCopy"
 # A zip asset always gets the same bytes, so re-publishing it never looks like a change.
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-
-
-@dataclass(frozen=True)
-class FileAsset:
-    source: Path
-    packaging: str
-    uri: str
 
 
 @dataclass(frozen=True)
@@ -99,7 +93,7 @@ def _load(directory: Path, pipeline_name: str | None) -> Assembly:
     where = f"{stack.name}/{logical_id}"
     name = resolver.resolve_text(properties.get("PipelineName", logical_id), stack, where)
     definition = _definition(resolver, stack, properties, where)
-    assets = [asset for path in asset_manifests for asset in _file_assets(path, stacks)]
+    assets = [asset for path in asset_manifests for asset in file_assets(path, stacks)]
     copies = [
         _sample_copy(resolver, each, copy_id, copy)
         for each in stacks
@@ -217,33 +211,6 @@ def _definition(
     except DefinitionReadError as error:
         detail = f"not JSON ({error.detail})" if error.reason == "not JSON" else error.detail
         raise DefinitionError(f"malformed pipeline definition in {where}: {detail}") from None
-
-
-def _substitute(value: str, stack: Stack) -> str:
-    """The ``${AWS::...}`` placeholders of an asset manifest, for the stack's environment."""
-    for name, replacement in (
-        ("${AWS::AccountId}", stack.account),
-        ("${AWS::Region}", stack.region),
-        ("${AWS::Partition}", stack.partition),
-    ):
-        value = value.replace(name, replacement)
-    return value
-
-
-def _file_assets(manifest_path: Path, stacks: list[Stack]) -> Iterator[FileAsset]:
-    manifest = read_json(manifest_path)
-    # The asset manifest sits next to its stack's template and shares its environment.
-    stack_name = manifest_path.name.removesuffix(".assets.json")
-    stack = next((s for s in stacks if s.artifact_id == stack_name), stacks[0])
-    for asset in (manifest.get("files") or {}).values():
-        source = manifest_path.parent / asset["source"]["path"]
-        packaging = asset["source"].get("packaging", "file")
-        for destination in (asset.get("destinations") or {}).values():
-            region = destination.get("region", stack.region)
-            environment = Stack(stack.artifact_id, stack.name, region, stack.account, {})
-            bucket = _substitute(destination["bucketName"], environment)
-            key = _substitute(destination["objectKey"], environment)
-            yield FileAsset(source, packaging, f"s3://{bucket}/{key}")
 
 
 def _sample_copy(
