@@ -8,10 +8,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_LINES = 80
-# The project's own code is pipelines, infra, review and app.py; only these are held to the
-# limit yet, while infra's roles and constructs are still being split (issue 23, step 3).
-# Widen it to the others as they get there.
-COVERED = ("pipelines/local",)
+# The project's own code.
+COVERED = ("pipelines", "infra", "review", "app.py")
 
 
 def long_functions(source: str, max_lines: int = MAX_LINES) -> list[tuple[str, int, int]]:

@@ -99,30 +99,7 @@ class ModelDeployment(Construct):
         code_directory: Path,
     ) -> None:
         super().__init__(scope, id_)
-        # Events the deployer failed on after Lambda's retries, or EventBridge could not deliver:
-        # an approval that deployed nothing must not vanish.
-        # SQS-managed encryption: EventBridge delivers to it as a service, which the data key's
-        # policy (in the Foundation stack) does not admit; the messages hold event metadata.
-        self.dead_letters = sqs.Queue(
-            self,
-            "DeadLetters",
-            queue_name=names.deployer_dead_letters,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        self.dead_letters.node.default_child.add_metadata(
-            "checkov",
-            {
-                "skip": [
-                    {
-                        "id": "CKV_AWS_27",
-                        "comment": "Encrypted at rest with SSE-SQS (SqsManagedSseEnabled); the "
-                        "check looks for a KMS key only",
-                    }
-                ]
-            },
-        )
+        self.dead_letters = _dead_letters(self, names)
         settings = deployment_settings(
             deployment,
             names=names,
@@ -145,32 +122,60 @@ class ModelDeployment(Construct):
         self.function = deployer.function
         self.role = deployer.role
         _grant_deployment(deployer.role, self, names, execution_role, key)
-        for rule_id, pattern, description in [
-            (
-                "OnApproval",
-                registry_event_pattern(names.model_package_group),
-                f"An approval or rejection in {names.model_package_group} redeploys",
-            ),
-            (
-                "OnEndpointSettled",
-                endpoint_event_pattern(names.endpoint),
-                f"A deployment to {names.endpoint} ended: record it live or reject it",
-            ),
-        ]:
-            events.Rule(
-                self,
-                rule_id,
-                description=description,
-                event_pattern=pattern,
-                targets=[
-                    targets.LambdaFunction(
-                        deployer.function,
-                        dead_letter_queue=self.dead_letters,
-                        retry_attempts=8,
-                        max_event_age=Duration.hours(2),
-                    )
-                ],
-            )
+        self._run_on(
+            "OnApproval",
+            registry_event_pattern(names.model_package_group),
+            f"An approval or rejection in {names.model_package_group} redeploys",
+        )
+        self._run_on(
+            "OnEndpointSettled",
+            endpoint_event_pattern(names.endpoint),
+            f"A deployment to {names.endpoint} ended: record it live or reject it",
+        )
+
+    def _run_on(self, rule_id: str, pattern: events.EventPattern, description: str) -> None:
+        events.Rule(
+            self,
+            rule_id,
+            description=description,
+            event_pattern=pattern,
+            targets=[
+                targets.LambdaFunction(
+                    self.function,
+                    dead_letter_queue=self.dead_letters,
+                    retry_attempts=8,
+                    max_event_age=Duration.hours(2),
+                )
+            ],
+        )
+
+
+def _dead_letters(scope: Construct, names: ModelNames) -> sqs.Queue:
+    """Events the deployer failed on after Lambda's retries, or EventBridge could not deliver:
+    an approval that deployed nothing must not vanish. SQS-managed encryption, as EventBridge
+    delivers to it as a service, which the data key's policy (in the Foundation stack) does not
+    admit; the messages hold event metadata."""
+    queue = sqs.Queue(
+        scope,
+        "DeadLetters",
+        queue_name=names.deployer_dead_letters,
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        retention_period=Duration.days(14),
+    )
+    queue.node.default_child.add_metadata(
+        "checkov",
+        {
+            "skip": [
+                {
+                    "id": "CKV_AWS_27",
+                    "comment": "Encrypted at rest with SSE-SQS (SqsManagedSseEnabled); the "
+                    "check looks for a KMS key only",
+                }
+            ]
+        },
+    )
+    return queue
 
 
 def _grant_deployment(
