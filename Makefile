@@ -26,7 +26,7 @@ export AWS_EC2_METADATA_DISABLED := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: help setup run serve synth test lint typecheck pytest bench review deploy destroy bootstrap queue-config clean
+.PHONY: help setup run approval-walkthrough serve synth test lint typecheck pytest bench review deploy destroy bootstrap queue-config clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -57,6 +57,20 @@ synth: setup ## Synthesize every stack offline into cdk.out (ENV=dev|prod, CDK_A
 
 run: synth ## Set up if needed, synthesize, then run every model's pipeline locally (MODEL=name for one, RUN_ARGS)
 	$(PY) -m pipelines.local run --assembly cdk.out --run-dir .run/local $(if $(MODEL),--model $(MODEL)) $(RUN_ARGS)
+	@$(if $(MODEL)$(RUN_ARGS),true,$(MAKE) approval-walkthrough)
+
+# The approval path on one model, after a full run: a second execution registers a version
+# pending approval (its steps come from the cache), which is approved, then rejected; the
+# deployer's code decides what serves each time.
+WALKTHROUGH_MODEL ?= churn
+LOCAL := $(PY) -m pipelines.local
+approval-walkthrough: setup ## Register a pending version of WALKTHROUGH_MODEL, approve it, reject it (rollback)
+	@echo "== approval walkthrough: $(WALKTHROUGH_MODEL)"
+	@$(LOCAL) run --assembly cdk.out --run-dir .run/local --model $(WALKTHROUGH_MODEL) \
+	  --param ModelApprovalStatus=PendingManualApproval > .run/local/walkthrough.log
+	@grep -E "^  package: " .run/local/walkthrough.log | sed 's/^  package:/registered (not deployed):/'
+	$(LOCAL) approve $(WALKTHROUGH_MODEL) latest --assembly cdk.out --run-dir .run/local
+	$(LOCAL) reject $(WALKTHROUGH_MODEL) latest --assembly cdk.out --run-dir .run/local
 
 serve: setup ## Serve MODEL's last locally deployed version until Ctrl-C (SERVE_ARGS: --version N, --port P)
 	@test -n "$(MODEL)" || { echo "usage: make serve MODEL=<model> [SERVE_ARGS='--port 8081']" >&2; exit 2; }

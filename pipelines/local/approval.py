@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -43,7 +43,7 @@ class NothingApprovedError(LocalRunError):
 @dataclass(frozen=True)
 class Change:
     model: str
-    version: int
+    version: int | None  # None: the latest registered version
     command: str  # approve or reject
 
 
@@ -96,9 +96,12 @@ def _adopt_pipeline_endpoint(
         return
     urls = [e["InferenceSpecification"]["Containers"][0].get("ModelDataUrl") for e in registered]
     matches = [e for e, url in zip(registered, urls, strict=True) if url == deployed.model_data_url]
+    # A cached re-run registers the same artifact again; the pipeline deploys only an
+    # Approved registration, so a pending one with that artifact is not what serves.
+    approved = [e for e in matches if e["ModelApprovalStatus"] == "Approved"]
     if not matches:
         return
-    entry = matches[-1]
+    entry = (approved or matches)[-1]
     instance_types = entry["InferenceSpecification"].get("SupportedRealtimeInferenceInstanceTypes")
     variant = {"VariantName": settings.variant_name, "ModelName": "pipeline"}
     if instance_types:
@@ -109,7 +112,8 @@ def _adopt_pipeline_endpoint(
     }
     version = str(entry["ModelPackageVersion"])
     live = {"live-version": version, "live-package": entry["ModelPackageArn"]}
-    plane.adopt(settings.endpoint_name, config, {TAG + k: v for k, v in live.items()})
+    tags = {TAG + k: v for k, v in live.items()}
+    plane.adopt(settings.endpoint_name, config, tags, deployed.deployed_at)
 
 
 def _live(plane: LocalSageMaker, endpoint: str) -> str | None:
@@ -135,12 +139,14 @@ def change_status(run_dir: Path, assembly: Path, change: Change, out: TextIO) ->
     """Set the version's status, run the deployer, print which version now serves."""
     endpoint, group = model_names(assembly, change.model)
     registered = versions(run_dir, group)
+    if change.version is None and registered:
+        change = replace(change, version=max(e["ModelPackageVersion"] for e in registered))
     entry = next((e for e in registered if e["ModelPackageVersion"] == change.version), None)
     if entry is None:
         numbers = ", ".join(str(e["ModelPackageVersion"]) for e in registered) or "none"
+        asked = "no version" if change.version is None else f"v{change.version}"
         raise LocalRunError(
-            f"model {change.model!r}: v{change.version} is not registered in {group} "
-            f"(registered: {numbers})"
+            f"model {change.model!r}: {asked} is not registered in {group} (registered: {numbers})"
         )
     status, verb = STATUSES[change.command]
     try:

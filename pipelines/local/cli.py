@@ -6,7 +6,7 @@
                                   [--max-parallel-steps N]
     python -m pipelines.local serve MODEL [--version N] [--port 8080] [--assembly] [--run-dir]
     python -m pipelines.local invoke MODEL FILE|- [--content-type text/csv] [--run-dir]
-    python -m pipelines.local approve|reject MODEL VERSION [--assembly] [--run-dir]
+    python -m pipelines.local approve|reject MODEL VERSION|latest [--assembly] [--run-dir]
 
 Every pipeline of the assembly runs (at once) unless ``--model`` or ``--pipeline`` picks some;
 a pipeline this machine cannot run (a built-in algorithm, a custom image) is reported in one
@@ -118,6 +118,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version(text: str) -> int | None:
+    """A version number, or ``latest`` (None): the highest registered."""
+    if text == "latest":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a version number or 'latest': {text!r}") from None
+
+
 def _add_approval_commands(commands: Any) -> None:
     for command, (_, verb) in STATUSES.items():
         parser = commands.add_parser(
@@ -127,7 +137,12 @@ def _add_approval_commands(commands: Any) -> None:
             "deployer: the Approved version approved last serves.",
         )
         parser.add_argument("model", metavar="MODEL")
-        parser.add_argument("version", metavar="VERSION", type=int)
+        parser.add_argument(
+            "version",
+            metavar="VERSION",
+            type=_version,
+            help="a registered version number, or latest",
+        )
         parser.add_argument(
             "--assembly", type=Path, default=Path("cdk.out"), help="cdk synth output"
         )

@@ -208,7 +208,9 @@ class LocalSageMaker(_JsonState):
         model = self.state["models"][config["ProductionVariants"][0]["ModelName"]]
         entry = self._entry(model["Containers"][0]["ModelPackageName"])
         deployed = last_deployment(self.run_dir, name)
-        record_deployment(self.run_dir, registered_deployment(name, entry, deployed))
+        record = registered_deployment(name, entry, deployed)
+        record_deployment(self.run_dir, record)
+        self._records()[name] = record.deployed_at
         endpoint = self.state["endpoints"][name]
         endpoint.update(
             {"EndpointConfigName": config_name, "EndpointStatus": "InService"},
@@ -238,10 +240,18 @@ class LocalSageMaker(_JsonState):
     def _set_tags(self, arn: str, tags: list[Mapping[str, str]]) -> None:
         self.state["tags"].setdefault(arn, {}).update({tag["Key"]: tag["Value"] for tag in tags})
 
-    def adopt(self, name: str, config: Mapping[str, Any], tags: Mapping[str, str]) -> None:
+    def _records(self) -> dict[str, str]:
+        # When each endpoint's deployment record was last written by this plane: a record
+        # written since is a pipeline run's deployment, which the plane takes over anew.
+        records: dict[str, str] = self.state.setdefault("records", {})
+        return records
+
+    def adopt(
+        self, name: str, config: Mapping[str, Any], tags: Mapping[str, str], recorded_at: str
+    ) -> None:
         """Take over an endpoint a pipeline run deployed (its Endpoint step, not this plane),
         so the deployer updates it as it would the pipeline's endpoint in SageMaker."""
-        if name in self.state["endpoints"]:
+        if name in self.state["endpoints"] and self._records().get(name) == recorded_at:
             return
         arn = f"{self.prefix}:endpoint/{name.lower()}"
         config_name = str(config["EndpointConfigName"])
@@ -252,7 +262,9 @@ class LocalSageMaker(_JsonState):
             "EndpointConfigName": config_name,
             "EndpointStatus": "InService",
         }
-        self._set_tags(arn, [{"Key": key, "Value": value} for key, value in tags.items()])
+        # The pipeline's deployment replaced whatever the deployer had recorded or started.
+        self.state["tags"][arn] = dict(tags)
+        self._records()[name] = recorded_at
         self.save()
 
 

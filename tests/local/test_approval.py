@@ -3,6 +3,7 @@ control plane: the Approved version approved last serves, and `serve` brings it 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 
 from pipelines.local.control_plane import LocalSageMaker, RefusedRequestError
-from pipelines.local.deployments import last_deployment
+from pipelines.local.deployments import last_deployment, record_deployment
 from pipelines.local.registry import add_version, versions
 from pipelines.local.serve import model_names
 from tests.local.conftest import SAMPLE_MODEL, BaseRun
@@ -24,17 +25,20 @@ def _object(run_dir: Path, url: str) -> Path:
     return run_dir / "s3" / url.removeprefix("s3://")
 
 
-def _register_second_version(run_dir: Path, group: str) -> dict[str, Any]:
-    """v2: v1's record with its own copy of the model artifact, pending approval, as a second
-    training run would register it."""
+def _register_second_version(
+    run_dir: Path, group: str, *, same_artifact: bool = False
+) -> dict[str, Any]:
+    """v2: v1's record with its own copy of the model artifact (or, as a cached re-run
+    registers it, v1's very artifact), pending approval."""
     first = versions(run_dir, group)[0]
     second: dict[str, Any] = json.loads(json.dumps(first))
     container = second["InferenceSpecification"]["Containers"][0]
     url = container["ModelDataUrl"]
-    container["ModelDataUrl"] = url.replace("model.tar.gz", "v2/model.tar.gz")
-    copied = _object(run_dir, container["ModelDataUrl"])
-    copied.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(_object(run_dir, url), copied)
+    if not same_artifact:
+        container["ModelDataUrl"] = url.replace("model.tar.gz", "v2/model.tar.gz")
+        copied = _object(run_dir, container["ModelDataUrl"])
+        copied.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(_object(run_dir, url), copied)
     second.update(
         ModelPackageVersion=2,
         ModelPackageArn=first["ModelPackageArn"][: -len("/1")] + "/2",
@@ -93,6 +97,46 @@ def test_approving_a_version_deploys_it_and_rejecting_it_rolls_back(
     assert statuses == ["Approved", "Rejected"]
 
 
+def test_latest_names_the_highest_registered_version(
+    base_run: BaseRun, scenario: tuple[Path, str, str]
+) -> None:
+    run_dir, _, group = scenario
+    _register_second_version(run_dir, group)
+
+    approved = _local(base_run, run_dir, "approve", "latest")
+    rejected = _local(base_run, run_dir, "reject", "latest")
+
+    assert approved.out.strip() == f"{SAMPLE_MODEL}: v2 serves (was v1); approved v2"
+    assert rejected.out.strip() == f"{SAMPLE_MODEL}: v1 serves (was v2); rejected v2"
+
+
+def test_a_pipeline_run_deploying_after_the_deployer_is_what_serves_next(
+    base_run: BaseRun, scenario: tuple[Path, str, str]
+) -> None:
+    run_dir, endpoint, group = scenario
+    first = last_deployment(run_dir, endpoint)
+    assert first is not None
+    _register_second_version(run_dir, group)
+    assert _local(base_run, run_dir, "approve", 2).code == 0
+    # A later pipeline run deploys v1's artifact again through its own Endpoint step.
+    record_deployment(run_dir, dataclasses.replace(first, deployed_at="2099-01-01T00:00:00"))
+
+    again = _local(base_run, run_dir, "approve", 2)
+
+    assert again.out.strip() == f"{SAMPLE_MODEL}: v2 serves (was v1); approved v2"
+
+
+def test_a_pending_re_registration_of_the_served_artifact_is_not_taken_as_live(
+    base_run: BaseRun, scenario: tuple[Path, str, str]
+) -> None:
+    run_dir, _, group = scenario
+    _register_second_version(run_dir, group, same_artifact=True)
+
+    approved = _local(base_run, run_dir, "approve", 2)
+
+    assert approved.out.strip() == f"{SAMPLE_MODEL}: v2 serves (was v1); approved v2"
+
+
 def test_approving_an_older_version_again_serves_it_as_approved_last(
     base_run: BaseRun, scenario: tuple[Path, str, str]
 ) -> None:
@@ -127,7 +171,7 @@ def test_rejecting_the_only_approved_version_says_nothing_is_approved(
     [
         ("no-such-model", "1", "model 'no-such-model': no pipeline for it"),
         (SAMPLE_MODEL, "7", "v7 is not registered in"),
-        (SAMPLE_MODEL, "latest", "invalid int value"),
+        (SAMPLE_MODEL, "newest", "not a version number or 'latest': 'newest'"),
     ],
 )
 def test_bad_approvals_are_one_line(
