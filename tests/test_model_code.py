@@ -89,31 +89,28 @@ def test_the_bundle_is_named_by_its_bytes_and_reproducible(tmp_path: Path) -> No
     assert (member.name, member.mtime, member.uid) == ("train.py", 0, 0)
 
 
-def test_a_built_in_algorithm_ships_only_its_preprocessing(tmp_path: Path) -> None:
-    model_dir = MODELS_DIR / "cancer-linear"
-    code = ModelCode(
+def model_code(model: str, build_dir: Path) -> ModelCode:
+    """A shipped model's code assets, built in a bare stack."""
+    model_dir = MODELS_DIR / model
+    return ModelCode(
         Stack(App(), "Bare"),
         "Code",
         spec=load_model_spec(model_dir),
         model_dir=model_dir,
         steps_dir=STEPS_DIR,
-        build_dir=tmp_path,
+        build_dir=build_dir,
     )
+
+
+def test_a_built_in_algorithm_ships_only_its_preprocessing(tmp_path: Path) -> None:
+    code = model_code("cancer-linear", tmp_path)
     assert code.evaluate is None
     assert code.source is None
     assert not (tmp_path / "sources").exists()
 
 
 def test_a_framework_model_ships_its_evaluation_and_a_source_bundle(tmp_path: Path) -> None:
-    model_dir = MODELS_DIR / "breast-cancer"
-    code = ModelCode(
-        Stack(App(), "Bare"),
-        "Code",
-        spec=load_model_spec(model_dir),
-        model_dir=model_dir,
-        steps_dir=STEPS_DIR,
-        build_dir=tmp_path,
-    )
+    code = model_code("breast-cancer", tmp_path)
     assert code.evaluate is not None
     assert code.source is not None
     assert [bundle.suffixes for bundle in (tmp_path / "sources").iterdir()] == [[".tar", ".gz"]]
