@@ -26,8 +26,8 @@ from tests.support.iam import (
     FAKE_ACCOUNT,
     PolicyMatrix,
     Query,
-    TemplateResolver,
     raise_on_errors,
+    resolve_alone,
     simulate,
 )
 from tests.test_constructs import FEATURE_FLAGS
@@ -306,11 +306,10 @@ def test_without_the_ref_condition_another_branch_could_use_the_environment(
 
 def test_the_only_permission_is_assume_role_on_the_four_bootstrap_roles(synth: Synth) -> None:
     template = template_json(synth, "Imported")
-    resolver = TemplateResolver(template)
     (role,) = (r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Role")
     assert not {"ManagedPolicyArns", "Policies", "PermissionsBoundary"} & set(role["Properties"])
     (policy,) = (r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Policy")
-    assert resolver.resolve(policy["Properties"]["PolicyDocument"]["Statement"]) == [
+    assert resolve_alone(template, policy["Properties"]["PolicyDocument"]["Statement"]) == [
         {
             "Sid": "AssumeCdkBootstrapRoles",
             "Effect": "Allow",
@@ -323,9 +322,7 @@ def test_the_only_permission_is_assume_role_on_the_four_bootstrap_roles(synth: S
 def test_the_bootstrap_qualifier_is_a_parameter(synth: Synth) -> None:
     template = template_json(synth, "BranchSubject")
     (policy,) = (r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Policy")
-    (statement,) = TemplateResolver(template).resolve(
-        policy["Properties"]["PolicyDocument"]["Statement"]
-    )
+    (statement,) = resolve_alone(template, policy["Properties"]["PolicyDocument"]["Statement"])
     assert statement["Resource"] == [
         bootstrap_role(kind, qualifier="custom1") for kind in BOOTSTRAP_ROLE_KINDS
     ]

@@ -26,14 +26,13 @@ from typing import Any
 import pytest
 
 from pipelines.assembly.manifest import read_assembly
+from pipelines.assembly.resolve import UnresolvableError
 from tests.conftest import Assembly
 from tests.support.iam import (
     FAKE_ACCOUNT,
     PolicyMatrix,
     Query,
     Role,
-    TemplateResolver,
-    UnresolvableError,
     wildcard_actions,
 )
 from tests.support.iam_cases import (
@@ -379,8 +378,8 @@ def _sample_copy_source(matrix: PolicyMatrix, key: str) -> tuple[str, str]:
     """The asset object the copier custom resource copies to ``key``."""
     (props,) = (
         props
-        for resource in matrix.resolver.resources_of_type("Custom::SampleDatasetCopy").values()
-        if (props := matrix.resolver.resolve(resource["Properties"]))["DestinationKey"] == key
+        for resource in matrix.resources_of_type("Custom::SampleDatasetCopy").values()
+        if (props := matrix.resolve(resource["Properties"]))["DestinationKey"] == key
     )
     return str(props["SourceBucket"]), str(props["SourceKey"])
 
@@ -484,7 +483,7 @@ def test_the_stack_has_exactly_the_roles_the_tables_cover(
         for role in (pipeline, matrix.lambda_function(autoscaling_function(model)).role)
     }
     # A new role fails here until it gets its own table.
-    assert set(matrix.resolver.resources_of_type("AWS::IAM::Role")) == covered | others
+    assert set(matrix.resources_of_type("AWS::IAM::Role")) == covered | others
     for key in ROLE_KEYS:
         assert role_of(matrix, key).policies, f"the {key} role has no identity policy"
 
@@ -493,7 +492,7 @@ def other_pipeline_roles(matrix: PolicyMatrix) -> list[tuple[str, Role]]:
     """(model, pipeline role) of every model except the sample."""
     return [
         (_kebab(name.removeprefix("PipelineRoleArn")), matrix.role_from_output(name))
-        for name in matrix.resolver.template["Outputs"]
+        for name in matrix.template["Outputs"]
         if name.startswith("PipelineRoleArn") and name != PIPELINE_ROLE_OUTPUT
     ]
 
@@ -523,7 +522,7 @@ def test_every_model_pipeline_role_is_the_sample_role_with_its_own_names(
         for key in ("pipeline", "autoscaling")
     }
     others = other_pipeline_roles(matrix)
-    assert len(others) == len(matrix.resolver.template["Outputs"]) // 5 - 1
+    assert len(others) == len(matrix.template["Outputs"]) // 5 - 1
     for model, pipeline in others:
         autoscaling = matrix.lambda_function(autoscaling_function(model)).role
         for key, role in (("pipeline", pipeline), ("autoscaling", autoscaling)):
@@ -555,10 +554,10 @@ def test_lambda_roles_are_described_as_running_their_function_and_trust_only_lam
     )
     pipeline_roles = {
         matrix.role_from_output(name).logical_id
-        for name in matrix.resolver.template["Outputs"]
+        for name in matrix.template["Outputs"]
         if name.startswith("PipelineRoleArn")
     }
-    assert PIPELINE_ROLE_OUTPUT in matrix.resolver.template["Outputs"]
+    assert PIPELINE_ROLE_OUTPUT in matrix.template["Outputs"]
     assert {
         role.logical_id for role in matrix.roles_trusting_service("sagemaker.amazonaws.com")
     } == pipeline_roles
@@ -677,57 +676,5 @@ def test_pipeline_template_cannot_be_resolved_without_the_foundation(
     # Cross-stack values are looked up, never invented.
     assembly = assemblies["dev"]
     alone = PolicyMatrix(assembly.template(STACK), assembly.settings)
-    with pytest.raises(UnresolvableError, match="no template for stack"):
+    with pytest.raises(UnresolvableError, match="not in the assembly"):
         alone.role_from_output(PIPELINE_ROLE_OUTPUT)
-
-
-def test_resolver_resolves_get_stack_output_in_the_named_stack() -> None:
-    other: dict[str, Any] = {
-        "Resources": {
-            "Key1": {"Type": "AWS::KMS::Key", "Properties": {}},
-            "Fn1": {"Type": "AWS::Lambda::Function", "Properties": {"FunctionName": "fn"}},
-            "Logs1": {"Type": "AWS::Logs::LogGroup", "Properties": {}},
-        },
-        "Outputs": {
-            "KeyArn": {"Value": {"Fn::GetAtt": ["Key1", "Arn"]}},
-            "Where": {"Value": {"Fn::Join": [":", [{"Ref": "AWS::StackName"}, "x"]]}},
-        },
-    }
-    main: dict[str, Any] = {"Resources": {}}
-    stacks: dict[str, dict[str, Any]] = {"other-stack": other, "main-stack": main}
-    resolver = TemplateResolver(
-        main, account="222222222222", region="eu-west-1", stack_name="main-stack", stacks=stacks
-    )
-    reference = {"StackName": "other-stack", "Region": "eu-west-1", "OutputName": "KeyArn"}
-    key_arn = resolver.resolve({"Fn::GetStackOutput": reference})
-    assert key_arn == TemplateResolver(other, account="222222222222", region="eu-west-1").resolve(
-        {"Fn::GetAtt": ["Key1", "Arn"]}
-    )
-    assert resolver.resolve(
-        {"Fn::GetStackOutput": {"StackName": "other-stack", "OutputName": "Where"}}
-    ) == ("other-stack:x")
-    # The other stack's resources resolve in the region the reference names.
-    moved = {**reference, "Region": "us-west-2"}
-    assert ":us-west-2:" in resolver.resolve({"Fn::GetStackOutput": moved})
-    other_resolver = resolver.stack_resolver("other-stack")
-    assert other_resolver.resolve({"Fn::GetAtt": ["Fn1", "Arn"]}) == (
-        "arn:aws:lambda:eu-west-1:222222222222:function:fn"
-    )
-    assert other_resolver.resolve({"Fn::GetAtt": ["Logs1", "Arn"]}) == (
-        "arn:aws:logs:eu-west-1:222222222222:log-group:Logs1:*"
-    )
-    with pytest.raises(KeyError, match="no output 'Missing'"):
-        resolver.resolve(
-            {"Fn::GetStackOutput": {"StackName": "other-stack", "OutputName": "Missing"}}
-        )
-    with pytest.raises(UnresolvableError, match="no template for stack"):
-        resolver.resolve({"Fn::GetStackOutput": {"StackName": "unknown", "OutputName": "X"}})
-    with pytest.raises(UnresolvableError, match="not modelled"):
-        resolver.resolve(
-            {
-                "Fn::GetStackOutput": {
-                    **reference,
-                    "RoleArn": "arn:aws:iam::333333333333:role/Reader",
-                }
-            }
-        )

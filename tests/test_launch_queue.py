@@ -17,7 +17,7 @@ from infra import show_queue_config
 from infra.config import LaunchAgentSettings
 from infra.launch_queue import has_instance_storage, training_job_request
 from tests.conftest import Assembly
-from tests.support.iam import PolicyMatrix, Query, TemplateResolver
+from tests.support.iam import PolicyMatrix, Query, resolve_alone
 
 CREATE_TRAINING_JOB = (
     botocore.session.get_session()
@@ -41,7 +41,7 @@ def complete_request(body: dict[str, Any]) -> dict[str, Any]:
 
 def queue_config_output(assembly: Assembly) -> dict[str, Any]:
     template = assembly.template("Foundation")
-    value = TemplateResolver(template).resolve(template["Outputs"]["LaunchQueueConfig"]["Value"])
+    value = resolve_alone(template, template["Outputs"]["LaunchQueueConfig"]["Value"])
     body: dict[str, Any] = json.loads(value)
     return body
 

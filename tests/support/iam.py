@@ -1,16 +1,17 @@
 """Offline evaluation of the synthesized IAM policies with ``@cloud-copilot/iam-simulate``.
 
 A synthesized template is full of CloudFormation intrinsics; the simulator needs concrete ARNs.
-``TemplateResolver`` turns every ``Ref``/``Fn::GetAtt``/``Fn::Join``/``Fn::Sub``/``Fn::Select``/
-``Fn::Split`` into deterministic fake values (one per logical ID), ``PolicyMatrix`` collects a
-role's identity policies and the resource policies (bucket, key, repository policies) that
-apply to a request, and ``simulate`` runs a whole batch of requests in one node process.
+``pipelines.assembly.resolve`` resolves them, strict (a value it would have to invent is an
+error) and with the matrix's naming: a resource without a name of its own is named after its
+logical ID, so the cases read as the template does. ``PolicyMatrix`` collects a role's identity
+policies and the resource policies (bucket, key, repository policies) that apply to a request,
+and ``simulate`` runs a whole batch of requests in one node process.
 
 A stack of a multi-stack app refers to another stack's resources with
 ``Fn::GetStackOutput``; given the other stacks' templates (``stacks=``, keyed by CloudFormation
-stack name, e.g. from ``pipelines.assembly.manifest.read_assembly``) the resolver looks the
-named output up in that template and resolves its value there, so both stacks agree on every
-ARN and name, and ``PolicyMatrix`` also applies the other stacks' bucket and key policies.
+stack name, e.g. from ``pipelines.assembly.manifest.read_assembly``) the resolver reads the
+named output in that template, so both stacks agree on every ARN and name, and
+``PolicyMatrix`` also applies the other stacks' bucket and key policies.
 
 Nothing here hard-codes a logical ID: roles are found through the stack outputs that name them,
 through the Lambda functions that use them (``lambda_function``), or any other handle a caller
@@ -20,16 +21,14 @@ resolves to a role ARN.
 from __future__ import annotations
 
 import json
-import re
 import subprocess
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
 
 from pipelines.assembly.manifest import read_assembly
+from pipelines.assembly.resolve import Resolver, Stack
 from tests.support.offline import node_offline_env
 
 if TYPE_CHECKING:
@@ -42,6 +41,8 @@ DEFAULT_REGION = "us-east-1"
 # Every request is sent over TLS unless a query says otherwise: the bucket policies deny the rest.
 DEFAULT_CONTEXT: Mapping[str, str] = {"aws:SecureTransport": "true"}
 RESULTS = frozenset({"Allowed", "ImplicitlyDenied", "ExplicitlyDenied"})
+# Bucket and repository names must be lowercase; the others keep the logical ID's case.
+_LOWERCASE_NAMES = frozenset({"AWS::S3::Bucket", "AWS::ECR::Repository"})
 
 Json = Any
 Context = Mapping[str, str | Sequence[str]]
@@ -51,246 +52,29 @@ class SimulationError(AssertionError):
     """The simulator rejected a request (unknown action, malformed ARN, ...) or crashed."""
 
 
-class UnresolvableError(ValueError):
-    """The template uses an intrinsic or resource type this resolver does not model."""
+def logical_id_name(stack: Stack, logical_id: str, resource_type: str) -> str:
+    """The matrix's generated name: the logical ID, so cases read as the template does."""
+    return logical_id.lower()[:63] if resource_type in _LOWERCASE_NAMES else logical_id
 
 
-_NO_VALUE = object()
+def matrix_stack(
+    template: Mapping[str, Json],
+    *,
+    name: str = "stack",
+    account: str = FAKE_ACCOUNT,
+    region: str = DEFAULT_REGION,
+) -> Stack:
+    return Stack(name, name, region, account, template)
 
 
-class TemplateResolver:
-    """Resolves intrinsics to concrete, deterministic values for one template."""
+def matrix_resolver(stacks: list[Stack]) -> Resolver:
+    return Resolver(stacks, names=logical_id_name, strict=True)
 
-    def __init__(
-        self,
-        template: Mapping[str, Json],
-        *,
-        account: str = FAKE_ACCOUNT,
-        region: str = DEFAULT_REGION,
-        partition: str = "aws",
-        stack_name: str = "stack",
-        stacks: Mapping[str, Mapping[str, Json]] | None = None,
-    ) -> None:
-        """``stacks``: the templates of the app's stacks by CloudFormation stack name, for
-        ``Fn::GetStackOutput`` (this template may be among them)."""
-        self.template = template
-        self.resources: Mapping[str, Json] = template.get("Resources", {})
-        self.parameters: Mapping[str, Json] = template.get("Parameters", {})
-        self.account = account
-        self.region = region
-        self.partition = partition
-        self.pseudo = {
-            "AWS::AccountId": account,
-            "AWS::Region": region,
-            "AWS::Partition": partition,
-            "AWS::URLSuffix": "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com",
-            "AWS::StackName": stack_name,
-        }
-        self.stack_name = stack_name
-        self.stacks: Mapping[str, Mapping[str, Json]] = stacks or {}
-        self._stack_resolvers: dict[tuple[str, str], TemplateResolver] = {}
 
-    # -- public -----------------------------------------------------------------------------
-
-    def resolve(self, value: Json) -> Json:
-        """``value`` with every intrinsic replaced by a concrete value."""
-        resolved = self._resolve(value)
-        if resolved is _NO_VALUE:
-            raise UnresolvableError("the value resolves to AWS::NoValue")
-        return resolved
-
-    def resources_of_type(self, resource_type: str) -> dict[str, Json]:
-        return {
-            logical_id: resource
-            for logical_id, resource in self.resources.items()
-            if resource.get("Type") == resource_type
-        }
-
-    def stack_resolver(self, stack_name: str, region: str | None = None) -> TemplateResolver:
-        """The resolver of another stack of the app (same account and partition)."""
-        region = region or self.region
-        if stack_name == self.stack_name and region == self.region:
-            return self
-        if stack_name not in self.stacks:
-            raise UnresolvableError(
-                f"no template for stack {stack_name!r}; known stacks: {sorted(self.stacks)}"
-            )
-        if (stack_name, region) not in self._stack_resolvers:
-            self._stack_resolvers[stack_name, region] = TemplateResolver(
-                self.stacks[stack_name],
-                account=self.account,
-                region=region,
-                partition=self.partition,
-                stack_name=stack_name,
-                stacks=self.stacks,
-            )
-        return self._stack_resolvers[stack_name, region]
-
-    def ref(self, name: str) -> str:
-        if name in self.pseudo:
-            return self.pseudo[name]
-        if name in self.parameters:
-            default = self.parameters[name].get("Default")
-            if default is None:
-                raise UnresolvableError(f"parameter {name} has no default")
-            return str(default)
-        resource = self._resource(name)
-        kind, props = resource["Type"], resource.get("Properties", {})
-        if kind == "AWS::S3::Bucket":
-            return self._bucket_name(name, props)
-        if kind == "AWS::IAM::Role":
-            return str(self.resolve(props["RoleName"])) if "RoleName" in props else name
-        if kind == "AWS::KMS::Key":
-            return str(uuid.uuid5(uuid.NAMESPACE_URL, f"kms-key/{name}"))
-        if kind == "AWS::ECR::Repository":
-            return self._repository_name(name, props)
-        if kind == "AWS::Lambda::Function":
-            return str(self.resolve(props["FunctionName"])) if "FunctionName" in props else name
-        if kind == "AWS::Logs::LogGroup":
-            return str(self.resolve(props["LogGroupName"])) if "LogGroupName" in props else name
-        if kind == "AWS::IAM::OIDCProvider":
-            host = urlparse(str(self.resolve(props["Url"]))).netloc
-            return f"arn:{self.partition}:iam::{self.account}:oidc-provider/{host}"
-        if kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::KMS::Alias"):
-            return name
-        raise UnresolvableError(f"Ref of {name} ({kind}) is not modelled")
-
-    def get_att(self, name: str, attribute: str) -> str:
-        resource = self._resource(name)
-        kind, props = resource["Type"], resource.get("Properties", {})
-        if attribute == "Arn":
-            if kind == "AWS::S3::Bucket":
-                return f"arn:{self.partition}:s3:::{self.ref(name)}"
-            if kind == "AWS::IAM::Role":
-                path = str(self.resolve(props.get("Path", "/")))
-                return f"arn:{self.partition}:iam::{self.account}:role{path}{self.ref(name)}"
-            if kind == "AWS::KMS::Key":
-                return f"arn:{self.partition}:kms:{self.region}:{self.account}:key/{self.ref(name)}"
-            if kind == "AWS::ECR::Repository":
-                return (
-                    f"arn:{self.partition}:ecr:{self.region}:{self.account}:"
-                    f"repository/{self.ref(name)}"
-                )
-            if kind == "AWS::Lambda::Function":
-                return (
-                    f"arn:{self.partition}:lambda:{self.region}:{self.account}:"
-                    f"function:{self.ref(name)}"
-                )
-            if kind == "AWS::Logs::LogGroup":
-                # What CloudFormation returns for a log group: the ARN with a trailing ":*".
-                return (
-                    f"arn:{self.partition}:logs:{self.region}:{self.account}:"
-                    f"log-group:{self.ref(name)}:*"
-                )
-        if kind == "AWS::KMS::Key" and attribute == "KeyId":
-            return self.ref(name)
-        if kind == "AWS::IAM::Role" and attribute == "RoleId":
-            return "AROA" + uuid.uuid5(uuid.NAMESPACE_URL, name).hex[:17].upper()
-        if kind == "AWS::ECR::Repository" and attribute == "RepositoryUri":
-            return (
-                f"{self.account}.dkr.ecr.{self.region}.{self.pseudo['AWS::URLSuffix']}/"
-                f"{self.ref(name)}"
-            )
-        if kind == "AWS::S3::Bucket" and attribute == "DomainName":
-            return f"{self.ref(name)}.s3.{self.pseudo['AWS::URLSuffix']}"
-        raise UnresolvableError(f"Fn::GetAtt {name}.{attribute} ({kind}) is not modelled")
-
-    def output(self, name: str) -> Json:
-        outputs = self.template.get("Outputs", {})
-        if name not in outputs:
-            raise KeyError(f"the template has no output {name!r}; it has {sorted(outputs)}")
-        return self.resolve(outputs[name]["Value"])
-
-    def logical_id_of_arn(self, arn: str, resource_type: str) -> str:
-        """The logical ID of the resource of ``resource_type`` whose resolved ARN is ``arn``."""
-        matches = [
-            logical_id
-            for logical_id in self.resources_of_type(resource_type)
-            if self.get_att(logical_id, "Arn") == arn
-        ]
-        if len(matches) != 1:
-            raise LookupError(f"{len(matches)} {resource_type} resources have the ARN {arn}")
-        return matches[0]
-
-    # -- internals --------------------------------------------------------------------------
-
-    def _resource(self, name: str) -> Json:
-        if name not in self.resources:
-            raise UnresolvableError(f"no resource or parameter named {name}")
-        return self.resources[name]
-
-    def _bucket_name(self, logical_id: str, props: Mapping[str, Json]) -> str:
-        if "BucketName" in props:
-            return str(self.resolve(props["BucketName"]))
-        return logical_id.lower()[:63]
-
-    def _repository_name(self, logical_id: str, props: Mapping[str, Json]) -> str:
-        if "RepositoryName" in props:
-            return str(self.resolve(props["RepositoryName"]))
-        return logical_id.lower()
-
-    def _resolve(self, value: Json) -> Json:
-        if isinstance(value, list):
-            items = [self._resolve(item) for item in value]
-            return [item for item in items if item is not _NO_VALUE]
-        if not isinstance(value, dict):
-            return value
-        if len(value) == 1:
-            ((key, argument),) = value.items()
-            if key == "Ref":
-                return _NO_VALUE if argument == "AWS::NoValue" else self.ref(argument)
-            if key.startswith("Fn::"):
-                return self._intrinsic(key, argument)
-        resolved = {key: self._resolve(item) for key, item in value.items()}
-        return {key: item for key, item in resolved.items() if item is not _NO_VALUE}
-
-    def _intrinsic(self, key: str, argument: Json) -> Json:
-        if key == "Fn::GetAtt":
-            name, attribute = argument.split(".", 1) if isinstance(argument, str) else argument
-            return self.get_att(name, self._resolve(attribute))
-        if key == "Fn::Join":
-            separator, parts = argument
-            return str(separator).join(str(part) for part in self._resolve(parts))
-        if key == "Fn::Select":
-            index, items = argument
-            return self._resolve(items)[int(self._resolve(index))]
-        if key == "Fn::Split":
-            separator, text = argument
-            return str(self._resolve(text)).split(separator)
-        if key == "Fn::Sub":
-            return self._sub(argument)
-        if key == "Fn::GetStackOutput":
-            return self._stack_output(argument)
-        raise UnresolvableError(f"intrinsic {key} is not modelled")
-
-    def _stack_output(self, argument: Json) -> Json:
-        reference = self._resolve(argument)
-        if not isinstance(reference, dict) or set(reference) - {
-            "StackName",
-            "OutputName",
-            "Region",
-        }:
-            # A RoleArn would mean another account: not modelled.
-            raise UnresolvableError(f"Fn::GetStackOutput {argument!r} is not modelled")
-        other = self.stack_resolver(str(reference["StackName"]), reference.get("Region"))
-        return other.output(str(reference["OutputName"]))
-
-    def _sub(self, argument: Json) -> str:
-        text, variables = (argument, {}) if isinstance(argument, str) else argument
-        values = {name: self._resolve(value) for name, value in variables.items()}
-
-        def replace(match: re.Match[str]) -> str:
-            expression = match.group(1)
-            if expression.startswith("!"):
-                return "${" + expression[1:] + "}"
-            if expression in values:
-                return str(values[expression])
-            if "." in expression and expression not in self.pseudo:
-                name, attribute = expression.split(".", 1)
-                return self.get_att(name, attribute)
-            return self.ref(expression)
-
-        return re.sub(r"\$\{([^}]*)\}", replace, text)
+def resolve_alone(template: Mapping[str, Json], value: Json) -> Json:
+    """``value`` of ``template`` resolved as the matrix does, the template deployed alone."""
+    stack = matrix_stack(template)
+    return matrix_resolver([stack]).resolve(value, stack, stack.name)
 
 
 def _as_list(value: Json) -> list[Json]:
@@ -385,32 +169,29 @@ class PolicyMatrix:
     ) -> None:
         self.account = account or (settings.account if settings else None) or FAKE_ACCOUNT
         self.region = region or (settings.region if settings else None) or DEFAULT_REGION
-        self.resolver = TemplateResolver(
-            template,
-            account=self.account,
-            region=self.region,
-            stack_name=stack_name,
-            stacks=stacks,
-        )
-        # Artifact ID (e.g. "Foundation") -> CloudFormation stack name, for stack_output().
-        self.stack_names: Mapping[str, str] = stack_names or {}
+        environment = {"account": self.account, "region": self.region}
+        self.stack = matrix_stack(template, name=stack_name, **environment)
+        # The template's own stack first: policies are collected in this order.
         self._sources = [
-            self.resolver,
+            self.stack,
             *(
-                self.resolver.stack_resolver(name)
-                for name in sorted(stacks or {})
+                matrix_stack(other, name=name, **environment)
+                for name, other in sorted((stacks or {}).items())
                 if name != stack_name
             ),
         ]
+        self.resolver = matrix_resolver(self._sources)
+        # Artifact ID (e.g. "Foundation") -> CloudFormation stack name, for stack_output().
+        self.stack_names: Mapping[str, str] = stack_names or {}
         self.bucket_policies = self._bucket_policies()
         self.key_policies = self._key_policies()
         self.repository_policies = self._repository_policies()
         self.trust_policies = {
-            source.get_att(logical_id, "Arn"): source.resolve(
-                role["Properties"]["AssumeRolePolicyDocument"]
+            self._arn(source, logical_id): self._resolve(
+                role["Properties"]["AssumeRolePolicyDocument"], source
             )
             for source in self._sources
-            for logical_id, role in source.resources_of_type("AWS::IAM::Role").items()
+            for logical_id, role in source.resources_of_type("AWS::IAM::Role")
         }
         self._roles: dict[str, Role] = {}
 
@@ -439,19 +220,36 @@ class PolicyMatrix:
             **kwargs,
         )
 
+    # -- the template -----------------------------------------------------------------------
+
+    @property
+    def template(self) -> Mapping[str, Json]:
+        return self.stack.template
+
+    def resolve(self, value: Json) -> Json:
+        """``value`` of the template with every intrinsic resolved."""
+        return self._resolve(value, self.stack)
+
+    def resources_of_type(self, resource_type: str) -> dict[str, Json]:
+        return dict(self.stack.resources_of_type(resource_type))
+
     # -- handles ----------------------------------------------------------------------------
 
     def output(self, name: str) -> Json:
-        return self.resolver.output(name)
+        outputs = self.template.get("Outputs", {})
+        if name not in outputs:
+            raise KeyError(f"the template has no output {name!r}; it has {sorted(outputs)}")
+        return self.resolve(outputs[name]["Value"])
 
     def stack_output(self, stack: str, name: str) -> Json:
         """Output ``name`` of another stack (artifact ID or stack name), resolved there."""
-        return self.resolver.stack_resolver(self.stack_names.get(stack, stack)).output(name)
+        reference = {"StackName": self.stack_names.get(stack, stack), "OutputName": name}
+        return self.resolve({"Fn::GetStackOutput": reference})
 
     def lambda_functions(self) -> list[LambdaFunction]:
         return [
             self._lambda_function(logical_id)
-            for logical_id in self.resolver.resources_of_type("AWS::Lambda::Function")
+            for logical_id, _ in self.stack.resources_of_type("AWS::Lambda::Function")
         ]
 
     def lambda_function(self, description: str) -> LambdaFunction:
@@ -468,14 +266,20 @@ class PolicyMatrix:
         return self.role_by_arn(str(self.output(output_name)))
 
     def role_by_arn(self, arn: str) -> Role:
-        logical_id = self.resolver.logical_id_of_arn(arn, "AWS::IAM::Role")
-        return self.role(logical_id)
+        matches = [
+            logical_id
+            for logical_id, _ in self.stack.resources_of_type("AWS::IAM::Role")
+            if self._arn(self.stack, logical_id) == arn
+        ]
+        if len(matches) != 1:
+            raise LookupError(f"{len(matches)} AWS::IAM::Role resources have the ARN {arn}")
+        return self.role(matches[0])
 
     def roles_trusting_service(self, service: str) -> list[Role]:
         """Roles whose trust policy lets ``service`` (e.g. sagemaker.amazonaws.com) assume them."""
         found = []
-        for logical_id, resource in self.resolver.resources_of_type("AWS::IAM::Role").items():
-            trust = self.resolver.resolve(resource["Properties"]["AssumeRolePolicyDocument"])
+        for logical_id, resource in self.stack.resources_of_type("AWS::IAM::Role"):
+            trust = self.resolve(resource["Properties"]["AssumeRolePolicyDocument"])
             services = {
                 name
                 for statement in _as_list(trust.get("Statement", []))
@@ -496,14 +300,14 @@ class PolicyMatrix:
         """Every IAM role of the template."""
         return [
             self.role(logical_id)
-            for logical_id in self.resolver.resources_of_type("AWS::IAM::Role")
+            for logical_id, _ in self.stack.resources_of_type("AWS::IAM::Role")
         ]
 
     # -- evaluation -------------------------------------------------------------------------
 
     def resource_policy_for(self, action: str, resource: str) -> Json | None:
         service = action.split(":", 1)[0].lower()
-        if service == "s3" and resource.startswith(f"arn:{self.resolver.partition}:s3:::"):
+        if service == "s3" and resource.startswith(f"arn:{self.stack.partition}:s3:::"):
             bucket = resource.split(":::", 1)[1].split("/", 1)[0]
             return self.bucket_policies.get(bucket)
         if service == "kms":
@@ -547,9 +351,14 @@ class PolicyMatrix:
 
     # -- collection -------------------------------------------------------------------------
 
+    def _resolve(self, value: Json, stack: Stack) -> Json:
+        return self.resolver.resolve(value, stack, stack.name)
+
+    def _arn(self, stack: Stack, logical_id: str) -> str:
+        return str(self._resolve({"Fn::GetAtt": [logical_id, "Arn"]}, stack))
+
     def _collect_role(self, logical_id: str) -> Role:
-        resolver = self.resolver
-        resource = resolver.resources[logical_id]
+        resource = self.stack.resources[logical_id]
         if resource.get("Type") != "AWS::IAM::Role":
             raise LookupError(f"{logical_id} is a {resource.get('Type')}, not an IAM role")
         props = resource.get("Properties", {})
@@ -560,77 +369,75 @@ class PolicyMatrix:
             )
         if props.get("PermissionsBoundary"):
             raise ValueError(f"role {logical_id} has a permissions boundary: not modelled")
-        name = resolver.ref(logical_id)
-        policies = [
-            resolver.resolve(policy["PolicyDocument"]) for policy in props.get("Policies", [])
-        ]
+        name = self.resolve({"Ref": logical_id})
+        policies = [self.resolve(policy["PolicyDocument"]) for policy in props.get("Policies", [])]
         for policy_type in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
-            for policy in resolver.resources_of_type(policy_type).values():
+            for _, policy in self.stack.resources_of_type(policy_type):
                 policy_props = policy.get("Properties", {})
-                if name in resolver.resolve(policy_props.get("Roles", [])):
-                    policies.append(resolver.resolve(policy_props["PolicyDocument"]))
-        description = resolver.resolve(props["Description"]) if "Description" in props else None
+                if name in self.resolve(policy_props.get("Roles", [])):
+                    policies.append(self.resolve(policy_props["PolicyDocument"]))
+        description = self.resolve(props["Description"]) if "Description" in props else None
         return Role(
             logical_id=logical_id,
             name=name,
-            arn=resolver.get_att(logical_id, "Arn"),
-            trust_policy=resolver.resolve(props["AssumeRolePolicyDocument"]),
+            arn=self._arn(self.stack, logical_id),
+            trust_policy=self.resolve(props["AssumeRolePolicyDocument"]),
             policies=tuple(policies),
             description=description,
         )
 
     def _lambda_function(self, logical_id: str) -> LambdaFunction:
-        resolver = self.resolver
-        props = resolver.resources[logical_id].get("Properties", {})
+        props = self.stack.resources[logical_id].get("Properties", {})
         log_group_arn = None
         log_group = props.get("LoggingConfig", {}).get("LogGroup")
         if log_group is not None:
-            log_group_name = str(resolver.resolve(log_group))
+            log_group_name = str(self.resolve(log_group))
             groups = [
                 group_id
-                for group_id in resolver.resources_of_type("AWS::Logs::LogGroup")
-                if resolver.ref(group_id) == log_group_name
+                for group_id, _ in self.stack.resources_of_type("AWS::Logs::LogGroup")
+                if self.resolve({"Ref": group_id}) == log_group_name
             ]
+            stack = self.stack
             log_group_arn = (
-                resolver.get_att(groups[0], "Arn")
+                self._arn(stack, groups[0])
                 if len(groups) == 1
-                else f"arn:{resolver.partition}:logs:{resolver.region}:{resolver.account}:"
+                else f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:"
                 f"log-group:{log_group_name}:*"
             )
         description = props.get("Description")
         return LambdaFunction(
             logical_id=logical_id,
-            arn=resolver.get_att(logical_id, "Arn"),
-            description=None if description is None else str(resolver.resolve(description)),
-            role=self.role_by_arn(str(resolver.resolve(props["Role"]))),
+            arn=self._arn(self.stack, logical_id),
+            description=None if description is None else str(self.resolve(description)),
+            role=self.role_by_arn(str(self.resolve(props["Role"]))),
             log_group_arn=log_group_arn,
         )
 
     def _bucket_policies(self) -> dict[str, Json]:
         policies: dict[str, Json] = {}
         for source in self._sources:
-            for policy in source.resources_of_type("AWS::S3::BucketPolicy").values():
+            for _, policy in source.resources_of_type("AWS::S3::BucketPolicy"):
                 props = policy["Properties"]
-                bucket = str(source.resolve(props["Bucket"]))
+                bucket = str(self._resolve(props["Bucket"], source))
                 if bucket in policies:
                     raise ValueError(f"two bucket policies for {bucket}")
-                policies[bucket] = source.resolve(props["PolicyDocument"])
+                policies[bucket] = self._resolve(props["PolicyDocument"], source)
         return policies
 
     def _key_policies(self) -> dict[str, Json]:
         return {
-            source.get_att(logical_id, "Arn"): source.resolve(key["Properties"]["KeyPolicy"])
+            self._arn(source, logical_id): self._resolve(key["Properties"]["KeyPolicy"], source)
             for source in self._sources
-            for logical_id, key in source.resources_of_type("AWS::KMS::Key").items()
+            for logical_id, key in source.resources_of_type("AWS::KMS::Key")
         }
 
     def _repository_policies(self) -> dict[str, Json]:
         return {
-            source.get_att(logical_id, "Arn"): source.resolve(
-                repository["Properties"]["RepositoryPolicyText"]
+            self._arn(source, logical_id): self._resolve(
+                repository["Properties"]["RepositoryPolicyText"], source
             )
             for source in self._sources
-            for logical_id, repository in source.resources_of_type("AWS::ECR::Repository").items()
+            for logical_id, repository in source.resources_of_type("AWS::ECR::Repository")
             if "RepositoryPolicyText" in repository.get("Properties", {})
         }
 
