@@ -7,8 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipelines.assembly.manifest import MANIFEST, AssemblyFileError, StackArtifact, read_assembly
-from pipelines.assembly.manifest import read_json as read_assembly_json
+from pipelines.assembly.manifest import (
+    MANIFEST,
+    AssemblyFileError,
+    StackArtifact,
+    read_assembly,
+    read_validation_report,
+)
 from review import ReviewError
 
 
@@ -28,29 +33,20 @@ class Assembly:
     nag_violations: tuple[NagViolation, ...]
 
 
-def _read_json(path: Path) -> Any:
-    try:
-        return read_assembly_json(path)
-    except AssemblyFileError as error:
-        raise ReviewError(str(error)) from None
-
-
 def load_assembly(directory: Path) -> Assembly:
     """The top-level stacks of the assembly in ``directory`` (nested stages are not read)."""
     if not (directory / MANIFEST).is_file():
         raise ReviewError(f"{directory} is not a cloud assembly: it has no {MANIFEST}")
     try:
         stacks = read_assembly(directory, nested=False).by_id()
+        report = read_validation_report(directory)
     except AssemblyFileError as error:
         raise ReviewError(str(error)) from None
-    return Assembly(directory, stacks, _nag_violations(directory / "validation-report.json"))
+    return Assembly(directory, stacks, _nag_violations(report or {}))
 
 
-def _nag_violations(report_file: Path) -> tuple[NagViolation, ...]:
+def _nag_violations(report: dict[str, Any]) -> tuple[NagViolation, ...]:
     """cdk-nag 3 reports through the CDK's validation framework, not as annotations."""
-    if not report_file.is_file():
-        return ()
-    report = _read_json(report_file)
     found = set()
     for plugin in report.get("pluginReports", []):
         for violation in plugin.get("violations", []):

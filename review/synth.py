@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipelines.assembly.manifest import MANIFEST
 from review import ReviewError
 
 SYNTH_TIMEOUT_SECONDS = 900
@@ -165,7 +166,7 @@ def synth_tree(
     except subprocess.TimeoutExpired:
         return SynthResult(None, f"synth of {label} timed out after {SYNTH_TIMEOUT_SECONDS} s")
     log = _tail(result.stderr + result.stdout, replacements)
-    if (outdir / "manifest.json").is_file():
+    if (outdir / MANIFEST).is_file():
         # cdk-nag's ValidationFailed exits 1 after the assembly is complete: still reviewable.
         note = None if result.returncode == 0 else f"synth of {label} exited {result.returncode}"
         return SynthResult(outdir, note, log if result.returncode else "")

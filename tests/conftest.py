@@ -16,7 +16,7 @@ import pytest
 
 from infra.app_factory import build_app
 from infra.config import Settings, app_context, load_settings
-from pipelines.assembly.manifest import read_assembly
+from pipelines.assembly.manifest import VALIDATION_REPORT, read_assembly, read_validation_report
 from review.assembly import load_assembly
 from review.checks import ToolResult, cfn_lint_results, checkov_results
 from tests.support.offline import no_network
@@ -49,7 +49,8 @@ class Assembly:
 
     @property
     def validation_report(self) -> dict[str, Any]:
-        report: dict[str, Any] = json.loads((self.directory / "validation-report.json").read_text())
+        report = read_validation_report(self.directory)
+        assert report is not None, f"cdk-nag wrote no validation report in {self.directory}"
         return report
 
 
@@ -99,16 +100,15 @@ def flawed(assemblies: dict[str, Assembly], tmp_path_factory: pytest.TempPathFac
     """A copy of the dev assembly with one finding for each tool: proof the gates can fail."""
     head = tmp_path_factory.mktemp("flawed") / "assembly"
     shutil.copytree(assemblies["dev"].directory, head)
-    template_file = head / "Foundation.template.json"
-    template = json.loads(template_file.read_text())
+    foundation = read_assembly(head, nested=False).by_id()["Foundation"]
+    template = dict(foundation.template)
     # cfn-lint: E3002 (misspelt property); checkov: a bucket without logging, encryption, ...
     template["Resources"]["BadBucket"] = {
         "Type": "AWS::S3::Bucket",
         "Properties": {"BucketNam": "typo"},
     }
-    template_file.write_text(json.dumps(template))
-    report_file = head / "validation-report.json"
-    report = json.loads(report_file.read_text())
+    foundation.template_file.write_text(json.dumps(template))
+    report = read_validation_report(head) or {}
     report["pluginReports"] = [
         {
             "pluginName": "AwsSolutions",
@@ -125,7 +125,7 @@ def flawed(assemblies: dict[str, Assembly], tmp_path_factory: pytest.TempPathFac
             ],
         }
     ]
-    report_file.write_text(json.dumps(report))
+    (head / VALIDATION_REPORT).write_text(json.dumps(report))
     return head
 
 

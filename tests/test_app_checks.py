@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import pytest
 
+from pipelines.assembly.manifest import read_assembly
 from pipelines.names import DATA_BEARING_TYPES
 from tests.conftest import VARIANTS, Assembly, Scans, synthesize
 
@@ -24,8 +24,8 @@ ACK_TYPE = "aws:cdk:acknowledged-rules"
 def acknowledgments(assembly: Assembly) -> list[tuple[str, str, str]]:
     """(construct path, finding id, reason) for every acknowledgment in the assembly."""
     found = []
-    for metadata_file in sorted(assembly.directory.glob("*.metadata.json")):
-        for path, entries in json.loads(metadata_file.read_text()).items():
+    for stack in read_assembly(assembly.directory, nested=False).stacks:
+        for path, entries in stack.metadata().items():
             for entry in entries:
                 if entry["type"] == ACK_TYPE:
                     for finding, reason in entry["data"].items():
@@ -140,6 +140,6 @@ def test_data_bearing_resources_are_retained(dev: Assembly) -> None:
 def test_synth_is_deterministic(tmp_path: Path, dev: Assembly) -> None:
     again = synthesize(tmp_path, **VARIANTS["dev"])
     assert again.templates() == dev.templates()
-    for name in dev.templates():
-        first = (dev.directory / f"{name}.template.json").read_bytes()
-        assert (tmp_path / f"{name}.template.json").read_bytes() == first
+    first = read_assembly(dev.directory, nested=False).by_id()
+    for stack_id, stack in read_assembly(tmp_path, nested=False).by_id().items():
+        assert stack.template_file.read_bytes() == first[stack_id].template_file.read_bytes()

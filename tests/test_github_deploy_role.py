@@ -4,10 +4,8 @@ allowed/denied matrices for both, evaluated offline with the project's IAM simul
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -21,6 +19,7 @@ from infra.constructs.github_deploy_role import (
     GITHUB_OIDC_HOST,
     GitHubDeployRole,
 )
+from pipelines.assembly.manifest import read_assembly, read_validation_report
 from tests.support.iam import (
     DEFAULT_REGION,
     FAKE_ACCOUNT,
@@ -82,21 +81,21 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     role = iam.Role(broad, "Role", assumed_by=iam.WebIdentityPrincipal(PROVIDER_ARN))
     role.add_to_policy(iam.PolicyStatement(actions=["sts:AssumeRole"], resources=["*"]))
     cdk.Validations.of(app).add_plugins(cdk_nag.AwsSolutionsChecks(app))
-    assembly = app.synth()
-    report = json.loads((Path(assembly.directory) / "validation-report.json").read_text())
+    app.synth()
+    stacks = read_assembly(outdir, nested=False).by_id()
+    report = read_validation_report(outdir)
+    assert report is not None
     violations = [
         (violation["ruleName"], construct["constructPath"])
         for plugin in report["pluginReports"]
         for violation in plugin["violations"]
         for construct in violation["violatingConstructs"]
     ]
-    templates = {
-        name: Template.from_json(assembly.get_stack_by_name(name).template) for name in VARIANTS
-    }
+    templates = {name: Template.from_json(stacks[name].template) for name in VARIANTS}
     acknowledgments = [
         f"{path}: {entry['data']}"
-        for metadata in sorted(Path(assembly.directory).glob("*.metadata.json"))
-        for path, entries in json.loads(metadata.read_text()).items()
+        for stack in stacks.values()
+        for path, entries in stack.metadata().items()
         for entry in entries
         if entry["type"] == "aws:cdk:acknowledged-rules"
     ]

@@ -647,9 +647,7 @@ def _foundation_with_closed_key(directory: Path, target: Path) -> Path:
                     }
                 ],
             }
-    manifest = json.loads((target / "manifest.json").read_text())
-    template_file = manifest["artifacts"][FOUNDATION]["properties"]["templateFile"]
-    (target / template_file).write_text(json.dumps(template))
+    foundation.template_file.write_text(json.dumps(template))
     return target
 
 

@@ -4,12 +4,12 @@ end to end on this machine (in a temporary copy of the project)."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from pathlib import Path
 
 from benchmarks.project_copy import ROOT, copy_project, project_files
+from pipelines.assembly.manifest import read_assembly
 from tests.support.offline import node_offline_env
 
 MODEL = "churn"
@@ -57,7 +57,7 @@ def test_a_new_model_needs_one_folder_and_synthesizes_and_runs(tmp_path: Path) -
         [python, "app.py"], cwd=project, env=env, capture_output=True, text=True, check=False
     )
     assert synth.returncode == 0, synth.stderr
-    template = json.loads((tmp_path / "cdk.out" / "Pipeline.template.json").read_text())
+    template = read_assembly(tmp_path / "cdk.out", nested=False).by_id()["Pipeline"].template
     pipelines = [
         resource["Properties"]["PipelineName"]
         for resource in template["Resources"].values()

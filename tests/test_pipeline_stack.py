@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from pipelines.assembly.manifest import read_assembly, read_json
 from pipelines.mermaid import definition_to_mermaid
 from tests.conftest import Assembly
 
@@ -82,7 +83,9 @@ def test_definition_has_no_stand_in_left_and_resolves_tokens_at_deploy(dev: Asse
 def test_step_code_comes_from_content_hashed_assets(
     dev: Assembly, definition: dict[str, Any]
 ) -> None:
-    manifest = json.loads((dev.directory / "Pipeline.assets.json").read_text())
+    asset_manifest = read_assembly(dev.directory, nested=False).by_id()["Pipeline"].asset_manifest
+    assert asset_manifest is not None
+    manifest = read_json(asset_manifest)
     code_keys = [
         destination["objectKey"]
         for asset in manifest["files"].values()
@@ -151,7 +154,9 @@ def test_readme_diagram_is_generated_from_the_synthesized_definition(
 def test_a_builtin_algorithm_model_ships_only_its_preprocessing_script(dev: Assembly) -> None:
     # No evaluator and no source bundle: the algorithm trains, is judged and serves itself.
     # (Read from the construct tree: the asset manifest merges files with equal content.)
-    tree = json.loads((dev.directory / "tree.json").read_text())
+    tree_file = read_assembly(dev.directory, nested=False).tree_file
+    assert tree_file is not None
+    tree = read_json(tree_file)
     models = tree["tree"]["children"]["Pipeline"]["children"]
 
     def code_assets(model: str) -> list[str]:

@@ -1,5 +1,6 @@
 """Manifest and template loading: stacks in manifest order, nested assemblies, environments,
-and the two ways a file can be unreadable."""
+the files beside them (asset manifests, metadata, tree, validation report), and the two ways a
+file can be unreadable."""
 
 from __future__ import annotations
 
@@ -9,7 +10,12 @@ from typing import Any
 
 import pytest
 
-from pipelines.assembly.manifest import AssemblyFileError, StackArtifact, read_assembly
+from pipelines.assembly.manifest import (
+    AssemblyFileError,
+    StackArtifact,
+    read_assembly,
+    read_validation_report,
+)
 
 
 def _stack(name: str, environment: str, **properties: Any) -> dict[str, Any]:
@@ -44,7 +50,8 @@ def staged(tmp_path: Path) -> Path:
                 "aws://unknown-account/unknown-region",
                 stackName="mlops-foundation",
                 lookupRole={"arn": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/lookup"},
-            ),
+            )
+            | {"dependencies": ["Foundation.assets"], "additionalMetadataFile": "F.metadata.json"},
             "Foundation.assets": {
                 "type": "cdk:asset-manifest",
                 "properties": {"file": "Foundation.assets.json"},
@@ -114,3 +121,24 @@ def test_a_missing_template_names_the_template(staged):
         read_assembly(staged)
     assert error.value.path == staged / "Pipeline.template.json"
     assert error.value.missing
+
+
+def test_a_stack_knows_its_asset_manifest_and_metadata(staged):
+    acknowledged = {"/Foundation/Key": [{"type": "aws:cdk:acknowledged-rules", "data": {}}]}
+    (staged / "F.metadata.json").write_text(json.dumps(acknowledged))
+    stacks = read_assembly(staged).by_id()
+    assert stacks["Foundation"].asset_manifest == staged / "Foundation.assets.json"
+    assert stacks["Foundation"].metadata() == acknowledged
+    assert stacks["Pipeline"].asset_manifest is None
+    assert stacks["Pipeline"].metadata() == {}
+
+
+def test_the_tree_is_the_top_assembly_s(staged):
+    assert read_assembly(staged).tree_file == staged / "tree.json"
+    assert read_assembly(staged / "assembly-Prod").tree_file is None
+
+
+def test_the_validation_report_is_none_until_a_plugin_writes_one(staged):
+    assert read_validation_report(staged) is None
+    (staged / "validation-report.json").write_text(json.dumps({"pluginReports": []}))
+    assert read_validation_report(staged) == {"pluginReports": []}
