@@ -7,8 +7,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from infra.constructs.acknowledgments import acknowledge, wildcard_resource_finding
 from infra.constructs.lambda_function import ProjectFunction
+from infra.constructs.statement_groups import StatementGroup, add_statement_groups
 from pipelines.project import PROJECT_ROOT
 
 AUTOSCALING_SLR_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
@@ -28,7 +28,6 @@ class EndpointAutoscaling(Construct):
         log_group_name: str,
     ) -> None:
         super().__init__(scope, id_)
-        stack = Stack.of(self)
         lambda_function = ProjectFunction(
             self,
             "Handler",
@@ -41,15 +40,25 @@ class EndpointAutoscaling(Construct):
             timeout=Duration.minutes(15),
         )
         self.function = lambda_function.function
-        role = lambda_function.role
-        # Application Auto Scaling checks that its caller may itself read the endpoint and
-        # change its instance count before it registers the variant.
-        endpoint_configs = stack.format_arn(
-            service="sagemaker",
-            resource="endpoint-config",
-            resource_name=f"{endpoint_name}-config*",
+        stack = Stack.of(self)
+        add_statement_groups(
+            lambda_function.role,
+            _register_the_variant(stack, endpoint_name),
+            _manage_target_tracking_alarms(stack, endpoint_name),
+            _create_the_service_linked_role(stack),
         )
-        role.add_to_policy(
+
+
+def _register_the_variant(stack: Stack, endpoint_name: str) -> StatementGroup:
+    # Application Auto Scaling checks that its caller may itself read the endpoint and change
+    # its instance count before it registers the variant.
+    endpoint_configs = stack.format_arn(
+        service="sagemaker",
+        resource="endpoint-config",
+        resource_name=f"{endpoint_name}-config*",
+    )
+    return StatementGroup(
+        [
             iam.PolicyStatement(
                 sid="ReadAndResizeTheEndpoint",
                 actions=[
@@ -63,9 +72,7 @@ class EndpointAutoscaling(Construct):
                     ),
                     endpoint_configs,
                 ],
-            )
-        )
-        role.add_to_policy(
+            ),
             iam.PolicyStatement(
                 sid="ScaleSageMakerVariantsOnly",
                 # Scalable targets and policies get generated IDs, so no resource ARN can be
@@ -83,15 +90,26 @@ class EndpointAutoscaling(Construct):
                         ),
                     }
                 },
-            )
-        )
-        alarms = stack.format_arn(
-            service="cloudwatch",
-            resource="alarm",
-            resource_name=f"TargetTracking-endpoint/{endpoint_name}/*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
-        role.add_to_policy(
+            ),
+        ],
+        wildcards={
+            "*": "Application Auto Scaling targets and policies have generated IDs; conditions "
+            "confine the calls to the SageMaker variant-count dimension",
+            endpoint_configs: "The pipeline's endpoint-config step suffixes the configured name "
+            "per execution; the role may only describe this endpoint's configs",
+        },
+    )
+
+
+def _manage_target_tracking_alarms(stack: Stack, endpoint_name: str) -> StatementGroup:
+    alarms = stack.format_arn(
+        service="cloudwatch",
+        resource="alarm",
+        resource_name=f"TargetTracking-endpoint/{endpoint_name}/*",
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )
+    return StatementGroup(
+        [
             iam.PolicyStatement(
                 sid="ManageTargetTrackingAlarms",
                 # Target tracking creates and deletes its alarms as the caller.
@@ -102,8 +120,17 @@ class EndpointAutoscaling(Construct):
                 ],
                 resources=[alarms],
             )
-        )
-        role.add_to_policy(
+        ],
+        wildcards={
+            alarms: "Target tracking names its alarms itself, with a suffix; the role may "
+            "manage only alarms of this endpoint",
+        },
+    )
+
+
+def _create_the_service_linked_role(stack: Stack) -> StatementGroup:
+    return StatementGroup(
+        [
             iam.PolicyStatement(
                 sid="CreateAutoscalingServiceLinkedRole",
                 actions=["iam:CreateServiceLinkedRole"],
@@ -120,23 +147,5 @@ class EndpointAutoscaling(Construct):
                 ],
                 conditions={"StringEquals": {"iam:AWSServiceName": AUTOSCALING_SLR_SERVICE}},
             )
-        )
-        policy = role.node.find_child("DefaultPolicy")
-        acknowledge(
-            policy,
-            wildcard_resource_finding(self, "*"),
-            "Application Auto Scaling targets and policies have generated IDs; conditions "
-            "confine the calls to the SageMaker variant-count dimension",
-        )
-        acknowledge(
-            policy,
-            wildcard_resource_finding(self, endpoint_configs),
-            "The pipeline's endpoint-config step suffixes the configured name per execution; "
-            "the role may only describe this endpoint's configs",
-        )
-        acknowledge(
-            policy,
-            wildcard_resource_finding(self, alarms),
-            "Target tracking names its alarms itself, with a suffix; the role may manage only "
-            "alarms of this endpoint",
-        )
+        ]
+    )

@@ -9,7 +9,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.constructs.acknowledgments import acknowledge, wildcard_resource_finding
+from infra.constructs.statement_groups import StatementGroup, add_statement_groups
 from infra.layout import (
     EXECUTION_ROLE_ARTIFACT_PREFIXES,
     SAGEMAKER_LOG_GROUP_PREFIX,
@@ -46,43 +46,59 @@ class SageMakerExecutionRole(Construct):
             ),
         )
         role_principal = iam.ArnPrincipal(self.role.role_arn)
-        data_bucket.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="ExecutionRoleReadsData",
-                principals=[role_principal],
-                actions=["s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"],
-                resources=[data_bucket.bucket_arn, data_bucket.arn_for_objects("*")],
-            )
+        data_bucket.add_to_resource_policy(_read_data(data_bucket, role_principal))
+        for statement in _use_artifacts(artifact_bucket, role_principal):
+            artifact_bucket.add_to_resource_policy(statement)
+        add_statement_groups(
+            self.role,
+            _use_the_data_key(key),
+            _pull_project_images(repositories),
+            _logs_metrics_and_registry_login(Stack.of(self)),
         )
-        artifact_bucket.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="ExecutionRoleListsArtifactPrefixes",
-                principals=[role_principal],
-                actions=["s3:ListBucket"],
-                resources=[artifact_bucket.bucket_arn],
-                conditions={
-                    "StringLike": {
-                        "s3:prefix": [
-                            pattern
-                            for prefix in EXECUTION_ROLE_ARTIFACT_PREFIXES
-                            for pattern in (prefix, f"{prefix}/*")
-                        ]
-                    }
-                },
-            )
-        )
-        artifact_bucket.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="ExecutionRoleReadsWritesArtifacts",
-                principals=[role_principal],
-                actions=["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
-                resources=[
-                    artifact_bucket.arn_for_objects(f"{prefix}/*")
-                    for prefix in EXECUTION_ROLE_ARTIFACT_PREFIXES
-                ],
-            )
-        )
-        self.role.add_to_policy(
+
+
+def _read_data(data_bucket: s3.IBucket, role: iam.IPrincipal) -> iam.PolicyStatement:
+    return iam.PolicyStatement(
+        sid="ExecutionRoleReadsData",
+        principals=[role],
+        actions=["s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"],
+        resources=[data_bucket.bucket_arn, data_bucket.arn_for_objects("*")],
+    )
+
+
+def _use_artifacts(artifact_bucket: s3.IBucket, role: iam.IPrincipal) -> list[iam.PolicyStatement]:
+    """List, read and write the artifact bucket under the execution role's prefixes only."""
+    return [
+        iam.PolicyStatement(
+            sid="ExecutionRoleListsArtifactPrefixes",
+            principals=[role],
+            actions=["s3:ListBucket"],
+            resources=[artifact_bucket.bucket_arn],
+            conditions={
+                "StringLike": {
+                    "s3:prefix": [
+                        pattern
+                        for prefix in EXECUTION_ROLE_ARTIFACT_PREFIXES
+                        for pattern in (prefix, f"{prefix}/*")
+                    ]
+                }
+            },
+        ),
+        iam.PolicyStatement(
+            sid="ExecutionRoleReadsWritesArtifacts",
+            principals=[role],
+            actions=["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+            resources=[
+                artifact_bucket.arn_for_objects(f"{prefix}/*")
+                for prefix in EXECUTION_ROLE_ARTIFACT_PREFIXES
+            ],
+        ),
+    ]
+
+
+def _use_the_data_key(key: kms.IKey) -> StatementGroup:
+    return StatementGroup(
+        [
             iam.PolicyStatement(
                 sid="UseDataKeyThroughS3AndSageMaker",
                 actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
@@ -96,8 +112,13 @@ class SageMakerExecutionRole(Construct):
                     }
                 },
             )
-        )
-        self.role.add_to_policy(
+        ]
+    )
+
+
+def _pull_project_images(repositories: list[ecr.IRepository]) -> StatementGroup:
+    return StatementGroup(
+        [
             iam.PolicyStatement(
                 sid="PullProjectImages",
                 actions=[
@@ -107,14 +128,20 @@ class SageMakerExecutionRole(Construct):
                 ],
                 resources=[repository.repository_arn for repository in repositories],
             )
-        )
-        sagemaker_logs = Stack.of(self).format_arn(
-            service="logs",
-            resource="log-group",
-            resource_name=f"{SAGEMAKER_LOG_GROUP_PREFIX}*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
-        self.role.add_to_policy(
+        ]
+    )
+
+
+def _logs_metrics_and_registry_login(stack: Stack) -> StatementGroup:
+    """What a job reports to CloudWatch, and the registry login its image pull starts with."""
+    sagemaker_logs = stack.format_arn(
+        service="logs",
+        resource="log-group",
+        resource_name=f"{SAGEMAKER_LOG_GROUP_PREFIX}*",
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )
+    return StatementGroup(
+        [
             iam.PolicyStatement(
                 sid="WriteSageMakerLogs",
                 actions=[
@@ -124,11 +151,9 @@ class SageMakerExecutionRole(Construct):
                     "logs:DescribeLogStreams",
                 ],
                 resources=[sagemaker_logs],
-            )
-        )
-        # Neither action supports resource-level permissions, so both need Resource "*";
-        # the namespace condition confines metrics to SageMaker's own namespaces.
-        self.role.add_to_policy(
+            ),
+            # Neither action supports resource-level permissions, so both need Resource "*";
+            # the namespace condition confines metrics to SageMaker's own namespaces.
             iam.PolicyStatement(
                 sid="PublishSageMakerMetrics",
                 actions=["cloudwatch:PutMetricData"],
@@ -136,25 +161,17 @@ class SageMakerExecutionRole(Construct):
                 conditions={
                     "StringLike": {"cloudwatch:namespace": SAGEMAKER_METRIC_NAMESPACE_PATTERN}
                 },
-            )
-        )
-        self.role.add_to_policy(
+            ),
             iam.PolicyStatement(
                 sid="GetImageRegistryToken",
                 actions=["ecr:GetAuthorizationToken"],
                 resources=["*"],
-            )
-        )
-        policy = self.role.node.find_child("DefaultPolicy")
-        acknowledge(
-            policy,
-            "AwsSolutions-IAM5[Resource::*]",
-            "cloudwatch:PutMetricData and ecr:GetAuthorizationToken have no resource-level "
+            ),
+        ],
+        wildcards={
+            "*": "cloudwatch:PutMetricData and ecr:GetAuthorizationToken have no resource-level "
             "permissions; a namespace condition limits metrics to SageMaker's namespaces",
-        )
-        acknowledge(
-            policy,
-            wildcard_resource_finding(self, sagemaker_logs),
-            "SageMaker names each job's log group and stream itself under /aws/sagemaker/; "
-            "the role may write only there",
-        )
+            sagemaker_logs: "SageMaker names each job's log group and stream itself under "
+            "/aws/sagemaker/; the role may write only there",
+        },
+    )

@@ -11,11 +11,11 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from infra.constructs.acknowledgments import acknowledge, wildcard_resource_finding
 from infra.constructs.sagemaker_statements import (
     grant_key_to_sagemaker_only,
     pass_role_to_sagemaker_only,
 )
+from infra.constructs.statement_groups import StatementGroup, add_statement_groups
 from infra.layout import TRAINING_JOB_LOG_GROUP
 
 
@@ -38,7 +38,6 @@ class LaunchAgentRole(Construct):
         allow_image_build: bool,
     ) -> None:
         super().__init__(scope, id_)
-        stack = Stack.of(self)
         principals: list[iam.IPrincipal] = [iam.ArnPrincipal(arn) for arn in trusted_principals]
         self.role = iam.Role(
             self,
@@ -50,13 +49,27 @@ class LaunchAgentRole(Construct):
             if principals
             else iam.AccountRootPrincipal(),
         )
-        training_jobs = stack.format_arn(
-            service="sagemaker", resource="training-job", resource_name=f"{job_name_prefix}-*"
+        stack = Stack.of(self)
+        add_statement_groups(
+            self.role,
+            _prefixed_training_jobs(stack, job_name_prefix, key),
+            _hand_jobs_to_sagemaker(execution_role, key),
+            _read_training_logs(stack),
         )
-        # The jobs run as the execution role, which reads all project data: a job must write
-        # its model (and, where the instance has an EBS volume, that volume) under the project
-        # key, so a launcher cannot move data out unencrypted or under a key it controls.
-        self.role.add_to_policy(
+        if allow_image_build:
+            add_statement_groups(self.role, _push_training_images(training_repository))
+
+
+def _prefixed_training_jobs(stack: Stack, job_name_prefix: str, key: kms.IKey) -> StatementGroup:
+    training_jobs = stack.format_arn(
+        service="sagemaker", resource="training-job", resource_name=f"{job_name_prefix}-*"
+    )
+    return StatementGroup(
+        [
+            # The jobs run as the execution role, which reads all project data: a job must
+            # write its model (and, where the instance has an EBS volume, that volume) under
+            # the project key, so a launcher cannot move data out unencrypted or under a key
+            # it controls.
             iam.PolicyStatement(
                 sid="CreatePrefixedTrainingJobsUnderTheDataKey",
                 actions=["sagemaker:CreateTrainingJob"],
@@ -67,9 +80,7 @@ class LaunchAgentRole(Construct):
                     "ArnEquals": {"sagemaker:OutputKmsKeyArn": key.key_arn},
                     "ArnEqualsIfExists": {"sagemaker:VolumeKmsKeyArn": key.key_arn},
                 },
-            )
-        )
-        self.role.add_to_policy(
+            ),
             iam.PolicyStatement(
                 sid="ManagePrefixedTrainingJobs",
                 actions=[
@@ -78,41 +89,47 @@ class LaunchAgentRole(Construct):
                     "sagemaker:AddTags",
                 ],
                 resources=[training_jobs],
-            )
-        )
-        self.role.add_to_policy(pass_role_to_sagemaker_only(execution_role))
-        self.role.add_to_policy(grant_key_to_sagemaker_only(key))
-        training_logs = stack.format_arn(
-            service="logs",
-            resource="log-group",
-            resource_name=f"{TRAINING_JOB_LOG_GROUP}:*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
-        self.role.add_to_policy(
+            ),
+        ],
+        wildcards={
+            training_jobs: "Training job names are chosen per run by the launcher; the role is "
+            "confined to jobs whose name starts with the configured job-name prefix",
+        },
+    )
+
+
+def _hand_jobs_to_sagemaker(execution_role: iam.IRole, key: kms.IKey) -> StatementGroup:
+    """SageMaker runs the job as the execution role and encrypts its volume with the key."""
+    return StatementGroup(
+        [pass_role_to_sagemaker_only(execution_role), grant_key_to_sagemaker_only(key)]
+    )
+
+
+def _read_training_logs(stack: Stack) -> StatementGroup:
+    training_logs = stack.format_arn(
+        service="logs",
+        resource="log-group",
+        resource_name=f"{TRAINING_JOB_LOG_GROUP}:*",
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )
+    return StatementGroup(
+        [
             iam.PolicyStatement(
                 sid="ReadTrainingJobLogs",
                 actions=["logs:DescribeLogStreams", "logs:GetLogEvents"],
                 resources=[training_logs],
             )
-        )
-        policy = self.role.node.find_child("DefaultPolicy")
-        acknowledge(
-            policy,
-            wildcard_resource_finding(self, training_jobs),
-            "Training job names are chosen per run by the launcher; the role is confined to "
-            "jobs whose name starts with the configured job-name prefix",
-        )
-        acknowledge(
-            policy,
-            wildcard_resource_finding(self, training_logs),
-            "Log streams are created by SageMaker per job; read-only access is limited to the "
-            "training-job log group, as the launcher tails its jobs' logs",
-        )
-        if allow_image_build:
-            self._allow_image_build(training_repository, policy)
+        ],
+        wildcards={
+            training_logs: "Log streams are created by SageMaker per job; read-only access is "
+            "limited to the training-job log group, as the launcher tails its jobs' logs",
+        },
+    )
 
-    def _allow_image_build(self, repository: ecr.IRepository, policy: Construct) -> None:
-        self.role.add_to_policy(
+
+def _push_training_images(repository: ecr.IRepository) -> StatementGroup:
+    return StatementGroup(
+        [
             iam.PolicyStatement(
                 sid="PushTrainingImages",
                 actions=[
@@ -125,18 +142,15 @@ class LaunchAgentRole(Construct):
                     "ecr:PutImage",
                 ],
                 resources=[repository.repository_arn],
-            )
-        )
-        self.role.add_to_policy(
+            ),
             iam.PolicyStatement(
                 sid="GetImageRegistryToken",
                 actions=["ecr:GetAuthorizationToken"],
                 resources=["*"],
-            )
-        )
-        acknowledge(
-            policy,
-            "AwsSolutions-IAM5[Resource::*]",
-            "ecr:GetAuthorizationToken has no resource-level permissions; pushes themselves "
-            "are limited to the training repository",
-        )
+            ),
+        ],
+        wildcards={
+            "*": "ecr:GetAuthorizationToken has no resource-level permissions; pushes "
+            "themselves are limited to the training repository",
+        },
+    )

@@ -9,11 +9,11 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.constructs.acknowledgments import acknowledge, wildcard_resource_finding
 from infra.constructs.sagemaker_statements import (
     grant_key_to_sagemaker_only,
     pass_role_to_sagemaker_only,
 )
+from infra.constructs.statement_groups import StatementGroup, add_statement_groups
 
 # SageMaker Pipelines names the jobs and models it creates itself (execution ID plus a random
 # suffix), so these can only be scoped by resource type; everything with a name we choose
@@ -36,12 +36,6 @@ class PipelineRole(Construct):
         autoscaling_function: lambda_.IFunction,
     ) -> None:
         super().__init__(scope, id_)
-        stack = Stack.of(self)
-
-        def sagemaker_arn(resource: str, name: str) -> str:
-            arn: str = stack.format_arn(service="sagemaker", resource=resource, resource_name=name)
-            return arn
-
         self.role = iam.Role(
             self,
             "Role",
@@ -50,8 +44,26 @@ class PipelineRole(Construct):
                 {"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
             ),
         )
-        job_resources = [sagemaker_arn(kind, "*") for kind in _AUTO_NAMED_TYPES]
-        self.role.add_to_policy(
+        stack = Stack.of(self)
+        add_statement_groups(
+            self.role,
+            _run_jobs(stack),
+            _deploy_endpoint(stack, endpoint_name),
+            _register_models(stack, model_package_group_name),
+            _delegate_steps(execution_role, autoscaling_function),
+            _read_outputs_under_the_key(artifact_bucket, artifact_prefix, key),
+        )
+
+
+def _sagemaker_arn(stack: Stack, resource: str, name: str) -> str:
+    arn: str = stack.format_arn(service="sagemaker", resource=resource, resource_name=name)
+    return arn
+
+
+def _run_jobs(stack: Stack) -> StatementGroup:
+    jobs = {kind: _sagemaker_arn(stack, kind, "*") for kind in _AUTO_NAMED_TYPES}
+    return StatementGroup(
+        [
             iam.PolicyStatement(
                 sid="RunPipelineJobs",
                 actions=[
@@ -69,12 +81,22 @@ class PipelineRole(Construct):
                     "sagemaker:DescribeModel",
                     "sagemaker:AddTags",
                 ],
-                resources=job_resources,
+                resources=list(jobs.values()),
             )
-        )
-        # The SDK names the config "<endpoint>-config"; the pipeline appends a suffix to it.
-        endpoint_configs = sagemaker_arn("endpoint-config", f"{endpoint_name}-config*")
-        self.role.add_to_policy(
+        ],
+        wildcards={
+            arn: f"SageMaker Pipelines generates the names of the {kind}s it runs; the role may "
+            "create, watch and stop that one resource type"
+            for kind, arn in jobs.items()
+        },
+    )
+
+
+def _deploy_endpoint(stack: Stack, endpoint_name: str) -> StatementGroup:
+    # The SDK names the config "<endpoint>-config"; the pipeline appends a suffix to it.
+    endpoint_configs = _sagemaker_arn(stack, "endpoint-config", f"{endpoint_name}-config*")
+    return StatementGroup(
+        [
             iam.PolicyStatement(
                 sid="DeployTheEndpoint",
                 actions=[
@@ -85,11 +107,20 @@ class PipelineRole(Construct):
                     "sagemaker:DescribeEndpoint",
                     "sagemaker:AddTags",
                 ],
-                resources=[endpoint_configs, sagemaker_arn("endpoint", endpoint_name)],
+                resources=[endpoint_configs, _sagemaker_arn(stack, "endpoint", endpoint_name)],
             )
-        )
-        model_packages = sagemaker_arn("model-package", f"{model_package_group_name}/*")
-        self.role.add_to_policy(
+        ],
+        wildcards={
+            endpoint_configs: "The endpoint-config step appends an execution-unique suffix to "
+            "the configured name; the role is limited to configs of this endpoint",
+        },
+    )
+
+
+def _register_models(stack: Stack, model_package_group_name: str) -> StatementGroup:
+    model_packages = _sagemaker_arn(stack, "model-package", f"{model_package_group_name}/*")
+    return StatementGroup(
+        [
             iam.PolicyStatement(
                 sid="RegisterModels",
                 actions=[
@@ -99,62 +130,57 @@ class PipelineRole(Construct):
                     "sagemaker:AddTags",
                 ],
                 resources=[
-                    sagemaker_arn("model-package-group", model_package_group_name),
+                    _sagemaker_arn(stack, "model-package-group", model_package_group_name),
                     model_packages,
                 ],
             )
-        )
-        self.role.add_to_policy(
+        ],
+        wildcards={
+            model_packages: "Model package versions are numbered by SageMaker inside the "
+            "group; the role may register only into this project's model package group",
+        },
+    )
+
+
+def _delegate_steps(
+    execution_role: iam.IRole, autoscaling_function: lambda_.IFunction
+) -> StatementGroup:
+    """The jobs run as the execution role; the last step is the autoscaling Lambda."""
+    return StatementGroup(
+        [
             iam.PolicyStatement(
                 sid="InvokeAutoscalingStep",
                 actions=["lambda:InvokeFunction"],
                 resources=[autoscaling_function.function_arn],
-            )
-        )
-        self.role.add_to_policy(pass_role_to_sagemaker_only(execution_role))
-        # Reading step outputs (the evaluation report for JsonGet) and letting SageMaker encrypt
-        # job volumes with the project key.
-        pipeline_objects = artifact_bucket.arn_for_objects(f"{artifact_prefix}/*")
-        self.role.add_to_policy(
+            ),
+            pass_role_to_sagemaker_only(execution_role),
+        ]
+    )
+
+
+def _read_outputs_under_the_key(
+    artifact_bucket: s3.IBucket, artifact_prefix: str, key: kms.IKey
+) -> StatementGroup:
+    """Reading step outputs (the evaluation report for JsonGet), and letting SageMaker encrypt
+    job volumes with the project key."""
+    pipeline_objects = artifact_bucket.arn_for_objects(f"{artifact_prefix}/*")
+    return StatementGroup(
+        [
             iam.PolicyStatement(
                 sid="ReadPipelineOutputs",
                 actions=["s3:GetObject"],
                 resources=[pipeline_objects],
-            )
-        )
-        self.role.add_to_policy(
+            ),
             iam.PolicyStatement(
                 sid="DecryptPipelineOutputs",
                 actions=["kms:Decrypt", "kms:DescribeKey"],
                 resources=[key.key_arn],
                 conditions={"StringEquals": {"kms:ViaService": f"s3.{Aws.REGION}.amazonaws.com"}},
-            )
-        )
-        self.role.add_to_policy(grant_key_to_sagemaker_only(key))
-        policy = self.role.node.find_child("DefaultPolicy")
-        for resource, reason in [
-            *(
-                (
-                    arn,
-                    f"SageMaker Pipelines generates the names of the {kind}s it runs; the "
-                    "role may create, watch and stop that one resource type",
-                )
-                for arn, kind in zip(job_resources, _AUTO_NAMED_TYPES, strict=True)
             ),
-            (
-                endpoint_configs,
-                "The endpoint-config step appends an execution-unique suffix to the configured "
-                "name; the role is limited to configs of this endpoint",
-            ),
-            (
-                model_packages,
-                "Model package versions are numbered by SageMaker inside the group; the role "
-                "may register only into this project's model package group",
-            ),
-            (
-                pipeline_objects,
-                "Pipelines read step outputs (the evaluation report behind JsonGet) under "
-                "execution-specific keys of this model's prefix only",
-            ),
-        ]:
-            acknowledge(policy, wildcard_resource_finding(self, resource), reason)
+            grant_key_to_sagemaker_only(key),
+        ],
+        wildcards={
+            pipeline_objects: "Pipelines read step outputs (the evaluation report behind "
+            "JsonGet) under execution-specific keys of this model's prefix only",
+        },
+    )
