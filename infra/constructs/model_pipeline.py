@@ -9,6 +9,7 @@ from pathlib import Path
 
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
@@ -67,32 +68,18 @@ class ModelPipeline(Construct):
             autoscaling_function=autoscaling_function,
         ).role
         stand_ins = StandIns()
-
-        def asset_uri(asset: s3_assets.Asset | None) -> str | None:
-            if asset is None:
-                return None
-            return stand_ins.s3_uri(asset.s3_bucket_name, asset.s3_object_key)
-
-        wiring = PipelineWiring(
-            pipeline_name=names.pipeline,
+        wiring = _wiring(
+            stand_ins,
+            spec=spec,
+            names=names,
             region=region,
-            role_arn=stand_ins.arn(execution_role.role_arn, "arn:aws:iam::000000000000:role/{}"),
-            artifact_bucket=stand_ins.bucket(artifact_bucket.bucket_name),
-            artifact_prefix=names.artifact_prefix,
-            kms_key_arn=stand_ins.arn(key.key_arn, "arn:aws:kms:us-east-1:000000000000:key/{}"),
-            default_input_uri=spec.data.input_uri or stand_ins.s3_uri(data_bucket_name, sample_key),
-            preprocess_code_uri=stand_ins.s3_uri(
-                code.preprocess.s3_bucket_name, code.preprocess.s3_object_key
-            ),
-            evaluate_code_uri=asset_uri(code.evaluate),
-            source_uri=asset_uri(code.source),
-            model_package_group=names.model_package_group,
-            autoscaling_lambda_arn=stand_ins.arn(
-                autoscaling_function.function_arn,
-                "arn:aws:lambda:us-east-1:000000000000:function:{}",
-            ),
-            endpoint_name=names.endpoint,
-            capture_prefix=ENDPOINT_PREFIX,
+            data_bucket_name=data_bucket_name,
+            sample_key=sample_key,
+            execution_role=execution_role,
+            artifact_bucket=artifact_bucket,
+            key=key,
+            code=code,
+            autoscaling_function=autoscaling_function,
             approval_status=approval_status,
             data_capture=data_capture,
         )
@@ -106,3 +93,52 @@ class ModelPipeline(Construct):
             description=description,
             cache_dir=build_dir / "pipeline-definitions",
         )
+
+
+def _wiring(
+    stand_ins: StandIns,
+    *,
+    spec: ModelSpec,
+    names: ModelNames,
+    region: str,
+    data_bucket_name: str,
+    sample_key: str,
+    execution_role: iam.IRole,
+    artifact_bucket: s3.IBucket,
+    key: kms.IKey,
+    code: ModelCode,
+    autoscaling_function: lambda_.IFunction,
+    approval_status: str,
+    data_capture: bool,
+) -> PipelineWiring:
+    """The model's resources as the definition builder takes them: the SDK cannot take CDK
+    tokens, so each ARN, bucket and code location is a stand-in the definition restores."""
+
+    def asset_uri(asset: s3_assets.Asset | None) -> str | None:
+        if asset is None:
+            return None
+        return stand_ins.s3_uri(asset.s3_bucket_name, asset.s3_object_key)
+
+    return PipelineWiring(
+        pipeline_name=names.pipeline,
+        region=region,
+        role_arn=stand_ins.arn(execution_role.role_arn, "arn:aws:iam::000000000000:role/{}"),
+        artifact_bucket=stand_ins.bucket(artifact_bucket.bucket_name),
+        artifact_prefix=names.artifact_prefix,
+        kms_key_arn=stand_ins.arn(key.key_arn, "arn:aws:kms:us-east-1:000000000000:key/{}"),
+        default_input_uri=spec.data.input_uri or stand_ins.s3_uri(data_bucket_name, sample_key),
+        preprocess_code_uri=stand_ins.s3_uri(
+            code.preprocess.s3_bucket_name, code.preprocess.s3_object_key
+        ),
+        evaluate_code_uri=asset_uri(code.evaluate),
+        source_uri=asset_uri(code.source),
+        model_package_group=names.model_package_group,
+        autoscaling_lambda_arn=stand_ins.arn(
+            autoscaling_function.function_arn,
+            "arn:aws:lambda:us-east-1:000000000000:function:{}",
+        ),
+        endpoint_name=names.endpoint,
+        capture_prefix=ENDPOINT_PREFIX,
+        approval_status=approval_status,
+        data_capture=data_capture,
+    )
