@@ -5,7 +5,8 @@ from __future__ import annotations
 import tarfile
 from pathlib import Path
 
-from infra.constructs.model_code import STEPS_DIR, deterministic_tarball, source_files
+from infra.constructs.model_code import deterministic_tarball, source_files
+from infra.stacks.pipeline import STEPS_DIR
 from pipelines.definition.spec import load_model_spec
 
 SPEC = """
@@ -49,7 +50,7 @@ def test_own_scripts_are_bundled_from_the_source_dir_without_hidden_files(
             "src/__pycache__/train.cpython-311.pyc": "bytecode",
         },
     )
-    files = source_files(load_model_spec(folder), folder)
+    files = source_files(load_model_spec(folder), folder, steps_dir=STEPS_DIR)
     assert sorted(files) == ["helpers/features.py", "serve.py", "train.py"]
 
 
@@ -64,7 +65,7 @@ def test_the_shipped_trainer_takes_an_own_serving_script_from_the_source_dir(
             "src/serve.py": "# serve\n",
         },
     )
-    files = source_files(load_model_spec(folder), folder)
+    files = source_files(load_model_spec(folder), folder, steps_dir=STEPS_DIR)
     assert files == {
         "train.py": STEPS_DIR / "train.py",
         "preprocess.py": STEPS_DIR / "preprocess.py",  # the fitted transform's code

@@ -21,6 +21,7 @@ from infra.constructs.model_deployment import (
     endpoint_event_pattern,
     registry_event_pattern,
 )
+from infra.stacks.pipeline import LAMBDA_CODE_DIR
 from pipelines.definition.spec import DeploymentSpec
 from pipelines.lambdas.model_deployment import SETTINGS_VARIABLE
 from pipelines.names import ModelNames
@@ -44,6 +45,7 @@ def template() -> Template:
         ),
         key=kms.Key(stack, "Key"),
         capture_uri="s3://artifacts/endpoints/mlops-dev-churn-endpoint/data-capture",
+        code_directory=LAMBDA_CODE_DIR,
     )
     return Template.from_stack(stack)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -9,7 +11,6 @@ from constructs import Construct
 
 from infra.constructs.lambda_function import ProjectFunction
 from infra.constructs.statement_groups import StatementGroup, add_statement_groups
-from pipelines.project import PROJECT_ROOT
 
 AUTOSCALING_SLR_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
 
@@ -26,6 +27,7 @@ class EndpointAutoscaling(Construct):
         endpoint_name: str,
         key: kms.IKey,
         log_group_name: str,
+        code_directory: Path,
     ) -> None:
         super().__init__(scope, id_)
         lambda_function = ProjectFunction(
@@ -33,7 +35,7 @@ class EndpointAutoscaling(Construct):
             "Handler",
             description=f"Registers autoscaling for the {model} model's endpoint",
             log_group_name=log_group_name,
-            code_directory=str(PROJECT_ROOT / "pipelines" / "lambdas"),
+            code_directory=str(code_directory),
             handler="endpoint_autoscaling.handler",
             key=key,
             # The handler waits for a Creating endpoint to come InService before registering.

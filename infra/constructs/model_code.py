@@ -18,7 +18,6 @@ from pipelines.definition import contract
 from pipelines.definition.spec import SPEC_FILE, ModelSpec
 from pipelines.files import write_atomically
 
-STEPS_DIR = Path(__file__).resolve().parents[2] / "pipelines" / "steps"
 # Never bundled from a model folder: the spec itself and byte-code caches.
 _NOT_BUNDLED = {SPEC_FILE, "__pycache__"}
 
@@ -40,14 +39,14 @@ def deterministic_tarball(files: Mapping[str, Path], directory: Path) -> Path:
     return destination
 
 
-def source_files(spec: ModelSpec, model_dir: Path) -> dict[str, Path]:
+def source_files(spec: ModelSpec, model_dir: Path, *, steps_dir: Path) -> dict[str, Path]:
     """What the training and serving containers get: the shipped trainer and serving script,
     or every file of the model's source folder (by relative name)."""
     root = model_dir / spec.training.source_dir
     if spec.training.uses_shipped_trainer:
         # preprocess.py: the fitted transform's code, which the serving script applies.
         shipped = [spec.entry_point, spec.inference_script, contract.SHIPPED_PREPROCESSOR]
-        files = {name: STEPS_DIR / name for name in shipped}
+        files = {name: steps_dir / name for name in shipped}
         if spec.training.inference is not None:
             files[spec.training.inference] = root / spec.training.inference
         return files
@@ -67,21 +66,31 @@ def _bundled(relative: Path, spec: ModelSpec) -> bool:
 
 
 class ModelCode(Construct):
-    """S3 URIs of one model's processing scripts and of its training/serving source bundle."""
+    """S3 URIs of one model's processing scripts and of its training/serving source bundle.
+    ``steps_dir`` holds the shipped step scripts a model uses unless its folder has its own."""
 
     def __init__(
-        self, scope: Construct, id_: str, *, spec: ModelSpec, model_dir: Path, build_dir: Path
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        spec: ModelSpec,
+        model_dir: Path,
+        steps_dir: Path,
+        build_dir: Path,
     ) -> None:
         super().__init__(scope, id_)
         script = spec.preprocessing.script
-        preprocess = model_dir / script if script else STEPS_DIR / contract.SHIPPED_PREPROCESSOR
+        preprocess = model_dir / script if script else steps_dir / contract.SHIPPED_PREPROCESSOR
         self.preprocess = s3_assets.Asset(self, "Preprocess", path=str(preprocess))
         self.evaluate: s3_assets.Asset | None = None
         self.source: s3_assets.Asset | None = None
         if spec.training.algorithm is not None:
             return  # A built-in algorithm trains, is judged and serves with its own code.
-        self.evaluate = s3_assets.Asset(self, "Evaluate", path=str(STEPS_DIR / "evaluate.py"))
+        self.evaluate = s3_assets.Asset(self, "Evaluate", path=str(steps_dir / "evaluate.py"))
         # The framework container runs `sagemaker_program` from the tar.gz named by
         # `sagemaker_submit_directory`; the endpoint and the evaluator reuse the bundle.
-        bundle = deterministic_tarball(source_files(spec, model_dir), build_dir / "sources")
+        bundle = deterministic_tarball(
+            source_files(spec, model_dir, steps_dir=steps_dir), build_dir / "sources"
+        )
         self.source = s3_assets.Asset(self, "Source", path=str(bundle))

@@ -5,6 +5,7 @@ version of the model's group is approved or rejected."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from aws_cdk import Duration, Stack
@@ -29,7 +30,6 @@ from pipelines.definition.contract import VARIANT_NAME
 from pipelines.definition.spec import DeploymentSpec
 from pipelines.lambdas.model_deployment import SCALABLE_DIMENSION, SETTINGS_VARIABLE
 from pipelines.names import MODEL_TAG, ModelNames
-from pipelines.project import PROJECT_ROOT
 
 CAPTURE_PERCENT = 20
 APPROVAL_STATUSES = ("Approved", "Rejected")
@@ -96,6 +96,7 @@ class ModelDeployment(Construct):
         execution_role: iam.IRole,
         key: kms.IKey,
         capture_uri: str | None,
+        code_directory: Path,
     ) -> None:
         super().__init__(scope, id_)
         # Events the deployer failed on after Lambda's retries, or EventBridge could not deliver:
@@ -134,7 +135,7 @@ class ModelDeployment(Construct):
             "Deployer",
             description=f"Deploys the latest approved version of {names.model} to its endpoint",
             log_group_name=names.deployer_log_group,
-            code_directory=str(PROJECT_ROOT / "pipelines" / "lambdas"),
+            code_directory=str(code_directory),
             handler="model_deployment.handler",
             key=key,
             # A run makes a few API calls and returns; it does not wait for the endpoint.

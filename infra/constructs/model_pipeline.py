@@ -33,6 +33,8 @@ class ModelPipeline(Construct):
         spec: ModelSpec,
         names: ModelNames,
         model_dir: Path,
+        steps_dir: Path,
+        lambda_code_dir: Path,
         build_dir: Path,
         region: str,
         data_bucket_name: str,
@@ -45,7 +47,9 @@ class ModelPipeline(Construct):
         description: str,
     ) -> None:
         super().__init__(scope, id_)
-        code = ModelCode(self, "Code", spec=spec, model_dir=model_dir, build_dir=build_dir)
+        code = ModelCode(
+            self, "Code", spec=spec, model_dir=model_dir, steps_dir=steps_dir, build_dir=build_dir
+        )
         # One per model: the event names the endpoint, so a Lambda shared by several models
         # would let any model's pipeline resize every other model's endpoint.
         autoscaling_function = EndpointAutoscaling(
@@ -55,6 +59,7 @@ class ModelPipeline(Construct):
             endpoint_name=names.endpoint,
             key=key,
             log_group_name=names.autoscaling_log_group,
+            code_directory=lambda_code_dir,
         ).function
         self.role = PipelineRole(
             self,

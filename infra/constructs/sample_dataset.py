@@ -12,7 +12,6 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
-from infra.config import PROJECT_ROOT
 from infra.constructs.lambda_function import ProjectFunction
 
 SAMPLE_PREFIX = "sample"
@@ -35,6 +34,7 @@ class SampleDatasets(Construct):
         data_bucket: s3.IBucket,
         key: kms.IKey,
         log_group_name: str,
+        copier_code: Path,
     ) -> None:
         super().__init__(scope, id_)
         assets = {
@@ -46,7 +46,7 @@ class SampleDatasets(Construct):
             "Copier",
             description="Copies the models' sample datasets into the data bucket",
             log_group_name=log_group_name,
-            code_directory=str(PROJECT_ROOT / "infra" / "handlers" / "sample_copy"),
+            code_directory=str(copier_code),
             handler="index.handler",
             key=key,
             timeout=Duration.minutes(2),

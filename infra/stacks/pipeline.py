@@ -7,7 +7,7 @@ from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.config import BUILD_DIR, MODELS_DIR, Settings
+from infra.config import BUILD_DIR, MODELS_DIR, PROJECT_ROOT, Settings
 from infra.constructs.model_deployment import ModelDeployment
 from infra.constructs.model_pipeline import ModelPipeline
 from infra.constructs.sample_dataset import SampleDatasets, sample_key
@@ -16,6 +16,12 @@ from infra.stacks.foundation import FoundationStack, storage_bucket_names
 from pipelines.definition.spec import ModelSpec
 from pipelines.names import ModelNames, lambda_log_group
 from pipelines.sample_data import sample_file
+
+# Where the code the stack ships lives in the repository: the stack knows the layout, and its
+# constructs take paths, so a construct can be built in a test from any folder.
+STEPS_DIR = PROJECT_ROOT / "pipelines" / "steps"
+LAMBDA_CODE_DIR = PROJECT_ROOT / "pipelines" / "lambdas"
+SAMPLE_COPY_CODE_DIR = PROJECT_ROOT / "infra" / "handlers" / "sample_copy"
 
 
 class PipelineStack(Stack):
@@ -53,6 +59,7 @@ class PipelineStack(Stack):
             data_bucket=data_bucket,
             key=foundation.key,
             log_group_name=lambda_log_group(prefix, "sample-copy"),
+            copier_code=SAMPLE_COPY_CODE_DIR,
         )
         self.models: dict[str, ModelPipeline] = {}
         self.deployments: dict[str, ModelDeployment] = {}
@@ -63,6 +70,8 @@ class PipelineStack(Stack):
                 spec=spec,
                 names=names[spec.name],
                 model_dir=MODELS_DIR / spec.name,
+                steps_dir=STEPS_DIR,
+                lambda_code_dir=LAMBDA_CODE_DIR,
                 build_dir=BUILD_DIR,
                 region=settings.region,
                 data_bucket_name=data_bucket.bucket_name,
@@ -110,6 +119,7 @@ class PipelineStack(Stack):
             execution_role=foundation.execution_role,
             key=foundation.key,
             capture_uri=f"{capture}/data-capture" if data_capture else None,
+            code_directory=LAMBDA_CODE_DIR,
         )
 
 
