@@ -8,6 +8,7 @@ from typing import Any
 import aws_cdk as cdk
 import cdk_nag
 
+from infra.aspects import DataDefaults
 from infra.config import Settings
 from infra.stacks.foundation import FoundationStack
 from infra.stacks.github_deploy import GitHubDeployStack
@@ -44,6 +45,8 @@ def build_app(
         GitHubDeployStack(
             app, "GitHubDeploy", **stack_props("github-deploy", "GitHub OIDC deploy role")
         )
+    # The foundation's key encrypts every log group of the app; its policy admits them all.
+    cdk.Aspects.of(app).add(DataDefaults(log_key=foundation.key))
     cdk.Tags.of(app).add("project", settings.project_prefix)
     cdk.Tags.of(app).add("environment", settings.env_name)
     cdk.Validations.of(app).add_plugins(cdk_nag.AwsSolutionsChecks(app))

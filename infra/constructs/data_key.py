@@ -9,7 +9,8 @@ from constructs import Construct
 
 
 class DataKey(Construct):
-    """A rotating, retained key with a stable alias so humans can find it in the console."""
+    """A rotating key with a stable alias so humans can find it in the console (retained, as
+    every data-bearing resource, by infra.aspects.DataDefaults)."""
 
     def __init__(self, scope: Construct, id_: str, *, alias: str) -> None:
         super().__init__(scope, id_)
@@ -20,8 +21,6 @@ class DataKey(Construct):
             description="Encrypts the ML platform's buckets, repositories and SageMaker volumes",
             enable_key_rotation=True,
             rotation_period=Duration.days(365),
-            # A deleted key makes every object it encrypted unreadable forever.
-            removal_policy=RemovalPolicy.RETAIN,
             pending_window=Duration.days(30),
         )
         # The alias is how people and the next deploy find the retained key: it stays with it

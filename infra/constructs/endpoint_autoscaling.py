@@ -6,7 +6,6 @@ from pathlib import Path
 
 from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from infra.constructs.lambda_function import ProjectFunction
@@ -25,7 +24,6 @@ class EndpointAutoscaling(Construct):
         *,
         model: str,
         endpoint_name: str,
-        key: kms.IKey,
         log_group_name: str,
         code_directory: Path,
     ) -> None:
@@ -37,7 +35,6 @@ class EndpointAutoscaling(Construct):
             log_group_name=log_group_name,
             code_directory=str(code_directory),
             handler="endpoint_autoscaling.handler",
-            key=key,
             # The handler waits for a Creating endpoint to come InService before registering.
             timeout=Duration.minutes(15),
         )

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
@@ -12,8 +11,9 @@ from constructs import Construct
 
 
 class ProjectFunction(Construct):
-    """A Python Lambda with its own role (no managed policies), its own encrypted log group
-    and the newest Python runtime the CDK knows."""
+    """A Python Lambda with its own role (no managed policies), its own log group (retained,
+    encrypted and expired by infra.aspects.DataDefaults) and the newest Python runtime the CDK
+    knows."""
 
     def __init__(
         self,
@@ -24,7 +24,6 @@ class ProjectFunction(Construct):
         log_group_name: str,
         code_directory: str,
         handler: str,
-        key: kms.IKey,
         timeout: Duration,
         environment: dict[str, str] | None = None,
         dead_letter_queue: sqs.IQueue | None = None,
@@ -36,9 +35,6 @@ class ProjectFunction(Construct):
             # Named, so that the deploy after a destroy adopts the retained group rather than
             # creating another and leaving this one behind.
             log_group_name=log_group_name,
-            retention=logs.RetentionDays.ONE_YEAR,
-            encryption_key=key,
-            removal_policy=RemovalPolicy.RETAIN,
         )
         self.role = iam.Role(
             self,

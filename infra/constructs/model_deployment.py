@@ -137,7 +137,6 @@ class ModelDeployment(Construct):
             log_group_name=names.deployer_log_group,
             code_directory=str(code_directory),
             handler="model_deployment.handler",
-            key=key,
             # A run makes a few API calls and returns; it does not wait for the endpoint.
             timeout=Duration.minutes(2),
             dead_letter_queue=self.dead_letters,

@@ -57,7 +57,6 @@ class ModelPipeline(Construct):
             "EndpointAutoscaling",
             model=spec.name,
             endpoint_name=names.endpoint,
-            key=key,
             log_group_name=names.autoscaling_log_group,
             code_directory=lambda_code_dir,
         ).function

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_kms as kms
 from constructs import Construct
@@ -53,6 +53,5 @@ class ImageRepositories(Construct):
                     rule_priority=2,
                 ),
             ],
-            removal_policy=RemovalPolicy.RETAIN,
             empty_on_delete=False,
         )

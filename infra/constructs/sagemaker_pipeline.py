@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import CfnTag, RemovalPolicy, Stack, Token
+from aws_cdk import CfnTag, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
@@ -75,14 +75,12 @@ class SageMakerPipeline(Construct):
         cache_dir: Path,
     ) -> None:
         super().__init__(scope, id_)
-        # The registry holds every model version and its metrics: it outlives the stack.
         self.model_package_group = sagemaker.CfnModelPackageGroup(
             self,
             "ModelPackageGroup",
             model_package_group_name=wiring.model_package_group,
             model_package_group_description=f"Models registered by {wiring.pipeline_name}",
         )
-        self.model_package_group.apply_removal_policy(RemovalPolicy.RETAIN)
         self.definition_json = cached_definition(spec, wiring, cache_dir)
         definition = stand_ins.restore(json.loads(self.definition_json))
         self.pipeline = sagemaker.CfnPipeline(

@@ -48,7 +48,6 @@ class SampleDatasets(Construct):
             log_group_name=log_group_name,
             code_directory=str(copier_code),
             handler="index.handler",
-            key=key,
             timeout=Duration.minutes(2),
         )
         copier.role.add_to_policy(

@@ -110,9 +110,6 @@ class Storage(Construct):
                     ),
                 ),
             ],
-            # Data outlives the stack: deleting the stack must never delete a bucket or its objects.
-            removal_policy=RemovalPolicy.RETAIN,
-            auto_delete_objects=False,
         )
 
     def _skip_scanner_checks_on_log_bucket(self) -> None:
