@@ -29,7 +29,7 @@ from tests.support.iam import (
     resolve_alone,
     simulate,
 )
-from tests.test_constructs import FEATURE_FLAGS
+from tests.support.stacks import FEATURE_FLAGS
 
 REPOSITORY = "acme/ml-platform"
 PROVIDER_ARN = f"arn:aws:iam::{FAKE_ACCOUNT}:oidc-provider/{GITHUB_OIDC_HOST}"

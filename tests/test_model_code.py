@@ -1,11 +1,15 @@
-"""What a model's source bundle holds, and that its bytes depend only on those files."""
+"""ModelCode: what a model's source bundle holds, that its bytes depend only on those files,
+and which assets a model ships (in a bare stack)."""
 
 from __future__ import annotations
 
 import tarfile
 from pathlib import Path
 
-from infra.constructs.model_code import deterministic_tarball, source_files
+from aws_cdk import App, Stack
+
+from infra.config import MODELS_DIR
+from infra.constructs.model_code import ModelCode, deterministic_tarball, source_files
 from infra.stacks.pipeline import STEPS_DIR
 from pipelines.definition.spec import load_model_spec
 
@@ -83,3 +87,33 @@ def test_the_bundle_is_named_by_its_bytes_and_reproducible(tmp_path: Path) -> No
     with tarfile.open(first) as archive:
         (member,) = archive.getmembers()
     assert (member.name, member.mtime, member.uid) == ("train.py", 0, 0)
+
+
+def test_a_built_in_algorithm_ships_only_its_preprocessing(tmp_path: Path) -> None:
+    model_dir = MODELS_DIR / "cancer-linear"
+    code = ModelCode(
+        Stack(App(), "Bare"),
+        "Code",
+        spec=load_model_spec(model_dir),
+        model_dir=model_dir,
+        steps_dir=STEPS_DIR,
+        build_dir=tmp_path,
+    )
+    assert code.evaluate is None
+    assert code.source is None
+    assert not (tmp_path / "sources").exists()
+
+
+def test_a_framework_model_ships_its_evaluation_and_a_source_bundle(tmp_path: Path) -> None:
+    model_dir = MODELS_DIR / "breast-cancer"
+    code = ModelCode(
+        Stack(App(), "Bare"),
+        "Code",
+        spec=load_model_spec(model_dir),
+        model_dir=model_dir,
+        steps_dir=STEPS_DIR,
+        build_dir=tmp_path,
+    )
+    assert code.evaluate is not None
+    assert code.source is not None
+    assert [bundle.suffixes for bundle in (tmp_path / "sources").iterdir()] == [[".tar", ".gz"]]

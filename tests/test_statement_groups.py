@@ -13,7 +13,7 @@ from aws_cdk.assertions import Template
 
 from infra.constructs.statement_groups import StatementGroup, add_statement_groups
 from pipelines.assembly.manifest import read_validation_report
-from tests.test_constructs import FEATURE_FLAGS
+from tests.support.stacks import FEATURE_FLAGS
 
 OBJECTS = "arn:aws:s3:::bucket/prefix/*"
 REASON = "Object keys are chosen per run; the role is confined to this bucket's prefix"
