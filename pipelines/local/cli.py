@@ -6,6 +6,7 @@
                                   [--max-parallel-steps N]
     python -m pipelines.local serve MODEL [--version N] [--port 8080] [--assembly] [--run-dir]
     python -m pipelines.local invoke MODEL FILE|- [--content-type text/csv] [--run-dir]
+    python -m pipelines.local approve|reject MODEL VERSION [--assembly] [--run-dir]
 
 Every pipeline of the assembly runs (at once) unless ``--model`` or ``--pipeline`` picks some;
 a pipeline this machine cannot run (a built-in algorithm, a custom image) is reported in one
@@ -34,6 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
+from pipelines.local.approval import STATUSES, Change, change_status
 from pipelines.local.assembly import PipelineEntry, list_pipelines, load_assembly
 from pipelines.local.errors import AssemblyError, LocalRunError, NotRunnableLocallyError
 from pipelines.local.expressions import declared_parameters, resolve_parameters
@@ -112,7 +114,24 @@ def _parser() -> argparse.ArgumentParser:
         help="steps running at once; each job gets CPUs / N threads (default: %(default)s)",
     )
     _add_serve_commands(commands)
+    _add_approval_commands(commands)
     return parser
+
+
+def _add_approval_commands(commands: Any) -> None:
+    for command, (_, verb) in STATUSES.items():
+        parser = commands.add_parser(
+            command,
+            help=f"mark a registered version {verb} and deploy as the deployer Lambda would",
+            description=f"Mark VERSION of MODEL {verb} in the local registry, then run the "
+            "deployer: the Approved version approved last serves.",
+        )
+        parser.add_argument("model", metavar="MODEL")
+        parser.add_argument("version", metavar="VERSION", type=int)
+        parser.add_argument(
+            "--assembly", type=Path, default=Path("cdk.out"), help="cdk synth output"
+        )
+        parser.add_argument("--run-dir", type=Path, default=Path(".run/local"))
 
 
 def _add_serve_commands(commands: Any) -> None:
@@ -169,6 +188,9 @@ def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
         args = _parser().parse_args(argv)
         if args.command in ("serve", "invoke"):
             return _serve_command(args, out)
+        if args.command in STATUSES:
+            change = Change(args.model, args.version, args.command)
+            return change_status(args.run_dir.resolve(), args.assembly, change, out)
         if args.max_parallel_steps < 1:
             raise _UsageError("--max-parallel-steps must be at least 1")
         _check_paths(args.run_dir, args.summary)

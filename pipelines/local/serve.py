@@ -54,7 +54,7 @@ class ServedModel:
     deployment: Deployment
 
 
-def _names(assembly: Path, model: str) -> tuple[str, str]:
+def model_names(assembly: Path, model: str) -> tuple[str, str]:
     """The model's endpoint and model package group, as its pipeline definition names them."""
     entries = {entry.model: entry for entry in list_pipelines(assembly) if entry.model}
     if model not in entries:
@@ -74,7 +74,7 @@ def _names(assembly: Path, model: str) -> tuple[str, str]:
 
 
 def choose_version(run_dir: Path, assembly: Path, model: str, version: int | None) -> ServedModel:
-    endpoint, group = _names(assembly, model)
+    endpoint, group = model_names(assembly, model)
     registered = versions(run_dir, group)
     numbers = ", ".join(str(entry["ModelPackageVersion"]) for entry in registered) or "none"
     deployed = last_deployment(run_dir, endpoint)
@@ -92,14 +92,24 @@ def choose_version(run_dir: Path, assembly: Path, model: str, version: int | Non
         raise LocalRunError(
             f"--version {version}: not registered in {group}; registered: {numbers}"
         )
+    chosen = registered_deployment(endpoint, entry, deployed)
+    return ServedModel(model, endpoint, group, version, chosen)
+
+
+def registered_deployment(
+    endpoint: str, entry: dict[str, Any], deployed: Deployment | None
+) -> Deployment:
+    """The deployment that serves a registry entry on ``endpoint``; ``deployed`` is the one
+    recorded there now."""
     container = entry["InferenceSpecification"]["Containers"][0]
     environment = {str(k): str(v) for k, v in (container.get("Environment") or {}).items()}
     program = environment.get("SAGEMAKER_PROGRAM")
     submit = environment.get("SAGEMAKER_SUBMIT_DIRECTORY")
     if not program or not submit:
-        raise LocalRunError(f"{group} v{version}: not a script-mode model; it cannot run locally")
+        version = f"{entry.get('ModelPackageGroupName')} v{entry.get('ModelPackageVersion')}"
+        raise LocalRunError(f"{version}: not a script-mode model; it cannot run locally")
     same = deployed is not None and deployed.model_data_url == _model_data(entry)
-    chosen = Deployment(
+    return Deployment(
         endpoint=endpoint,
         model_data_url=_model_data(entry),
         program=program,
@@ -109,7 +119,6 @@ def choose_version(run_dir: Path, assembly: Path, model: str, version: int | Non
         # The run's smoke request and answer belong to the version it deployed.
         example=deployed.example if same and deployed is not None else None,
     )
-    return ServedModel(model, endpoint, group, version, chosen)
 
 
 def _model_data(entry: dict[str, Any]) -> str:
