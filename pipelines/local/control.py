@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from pipelines.local.errors import DefinitionError, FailStepError
+from pipelines.local.execution import StepContext, StepOutcome
 from pipelines.local.expressions import CONDITION_TYPES, condition_outcome, to_text
 from pipelines.local.graph import StepNode
-from pipelines.local.jobs import StepContext, StepOutcome
 
 
 def _check_condition(condition: Any, step: str) -> None:

@@ -1,5 +1,5 @@
-"""What every local "container" shares: the step's context, its ``/opt/ml`` tree inside a job
-directory, running the user's process with its output in a log file, and the outcome type.
+"""What every local "container" shares: its ``/opt/ml`` tree inside a job directory, running
+the user's process with its output in a log file, its environment and how it failed.
 
 A job directory holds ``log.txt`` and ``container/``, the job's root: ``/opt/ml/x`` in the
 definition is ``<job dir>/container/opt/ml/x`` on this machine.
@@ -13,83 +13,19 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from pipelines.local.errors import DefinitionError, StepError
 from pipelines.local.interruption import tracked
 
 if TYPE_CHECKING:
-    from pipelines.local.assembly import Assembly
-    from pipelines.local.graph import StepNode
-    from pipelines.local.hosting import Hosting
-    from pipelines.local.objectstore import ObjectStore
     from pipelines.local.warmpool import PoolProcess, WarmPool
 
 CONTAINER_PREFIX = "/opt/ml"
 LOG_TAIL_LINES = 20
 _PYTHON = re.compile(r"python(3(\.\d+)?)?")
-
-
-@dataclass
-class Execution:
-    """One pipeline execution: its identity and the local services its steps use."""
-
-    id: str
-    pipeline_name: str
-    pipeline_arn: str
-    arn: str
-    region: str
-    account: str
-    started: datetime
-    run_dir: Path
-    directory: Path
-    store: ObjectStore
-    assembly: Assembly
-    hosting: Hosting
-    base_env: dict[str, str]
-    # CPUs one job may use (its OMP_NUM_THREADS and SM_NUM_CPUS).
-    cpus: int
-    report: Callable[[str, str], None]
-    # Warm starts for job processes; None runs every job as a plain subprocess.
-    pool: WarmPool | None = None
-
-
-@dataclass
-class StepContext:
-    node: StepNode
-    arguments: Any
-    job_name: str
-    directory: Path
-    execution: Execution
-
-    def progress(self, message: str) -> None:
-        self.execution.report(self.node.name, message)
-
-    @property
-    def log(self) -> Path:
-        return self.directory / "log.txt"
-
-
-@dataclass
-class StepOutcome:
-    properties: dict[str, Any]
-    outputs: dict[str, Any] = field(default_factory=dict)
-    objects: list[str] = field(default_factory=list)
-    log: Path | None = None
-
-
-class Executor(Protocol):
-    def check(self, node: StepNode) -> None:
-        """Reject, before anything runs, a step this runner cannot execute."""
-
-    def inputs(self, arguments: Any) -> list[str]:
-        """The S3 URIs the step reads, whose contents belong in its cache key."""
-
-    def run(self, context: StepContext) -> StepOutcome: ...
 
 
 class ContainerRoot:

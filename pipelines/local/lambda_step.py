@@ -25,9 +25,9 @@ from typing import Any
 from pipelines.environment import temporary_environment
 from pipelines.local.assembly import LambdaFunction
 from pipelines.local.errors import DefinitionError, StepError
+from pipelines.local.execution import StepContext, StepOutcome
 from pipelines.local.graph import StepNode
 from pipelines.local.hosting import Hosting
-from pipelines.local.jobs import StepContext, StepOutcome
 
 # The handler runs in this process under state that is process-wide: the environment (region,
 # credentials), moto's mock of AWS and redirected stdout. Pipelines running at once take

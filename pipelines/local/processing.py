@@ -12,11 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from pipelines.local.errors import DefinitionError
+from pipelines.local.execution import StepContext, StepOutcome
 from pipelines.local.graph import StepNode
 from pipelines.local.jobs import (
     ContainerRoot,
-    StepContext,
-    StepOutcome,
     exit_failure,
     process_env,
     python_command,

@@ -31,7 +31,13 @@ from pipelines.local.assembly import load_assembly, populate_store
 from pipelines.local.cache import KEY_ATTRIBUTES, CacheEntry, StepCache, cache_config, cache_key
 from pipelines.local.control import ConditionExecutor, FailExecutor
 from pipelines.local.deployments import add_example
+from pipelines.local.endpoint_steps import (
+    EndpointConfigExecutor,
+    EndpointExecutor,
+    ModelExecutor,
+)
 from pipelines.local.errors import DefinitionError, FailStepError, StepError
+from pipelines.local.execution import Execution, Executor, StepContext, StepOutcome
 from pipelines.local.expressions import (
     Scope,
     StepRecord,
@@ -42,30 +48,17 @@ from pipelines.local.expressions import (
     resolve_parameters,
 )
 from pipelines.local.graph import PipelineGraph, StepNode, build_graph, own_content
-from pipelines.local.hosting import (
-    EndpointConfigExecutor,
-    EndpointExecutor,
-    Hosting,
-    LocalEndpoint,
-    ModelExecutor,
-)
+from pipelines.local.hosting import Hosting, LocalEndpoint
 from pipelines.local.interruption import (
     StepInterruptedError,
     interrupted_error,
     stop_requested,
 )
-from pipelines.local.jobs import (
-    Execution,
-    Executor,
-    StepContext,
-    StepOutcome,
-    job_suffix,
-    log_tail,
-)
+from pipelines.local.jobs import job_suffix, log_tail
 from pipelines.local.lambda_step import LambdaExecutor, prewarm
 from pipelines.local.objectstore import ObjectStore
 from pipelines.local.processing import ProcessingExecutor
-from pipelines.local.registry import RegisterModelExecutor
+from pipelines.local.register_step import RegisterModelExecutor
 from pipelines.local.training import TrainingExecutor
 from pipelines.local.tuning import TuningExecutor
 from pipelines.local.warmpool import WarmPool, installed_modules, module_imports, sources_of

@@ -24,12 +24,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pipelines.local.errors import DefinitionError, NotRunnableLocallyError, StepError
+from pipelines.local.execution import Execution, StepContext, StepOutcome
 from pipelines.local.graph import StepNode
 from pipelines.local.jobs import (
     ContainerRoot,
-    Execution,
-    StepContext,
-    StepOutcome,
     exit_failure,
     process_env,
     run_process,

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipelines.local.errors import DefinitionError, StepError
+from pipelines.local.execution import StepContext, StepOutcome
 from pipelines.local.graph import StepNode
 from pipelines.local.interruption import StepInterruptedError, stop_requested
-from pipelines.local.jobs import StepContext, StepOutcome, job_suffix, log_tail
+from pipelines.local.jobs import job_suffix, log_tail
 from pipelines.local.sampling import DEFAULT_SEED, grid_points, parse_ranges, sample_points
 from pipelines.local.training import (
     TrainingResult,
