@@ -1,16 +1,96 @@
-"""The end-of-run summary as text: a table of steps with their key outputs, then the selected
-model, its metrics and the endpoint's answer (the same content as the summary JSON)."""
+"""The end-of-run summary: the JSON document a run writes (:func:`build_summary`) and the same
+content as text (:func:`render`): a table of steps with their key outputs, then the selected
+model, its metrics and the endpoint's answer."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
+
+from pipelines.local.execution import Execution
+from pipelines.local.scheduler import DONE, Failure, Scheduler
 
 _COLUMNS = ("STEP", "TYPE", "STATUS", "TIME")
 # Keys that only make sense in the JSON (long lists, paths on this machine).
 _MAX_DEPTH = 3
 _HIDDEN = frozenset({"evaluated", "registry_entry", "handler"})
+
+
+def build_summary(
+    *,
+    execution: Execution,
+    parameters: Mapping[str, Any],
+    scheduler: Scheduler,
+    failure: Failure | None,
+    prediction: dict[str, Any] | None,
+    assembly: Path,
+    use_cache: bool,
+    seconds: float,
+) -> dict[str, Any]:
+    """The summary JSON: the execution, each step's report, the registered model and the
+    smoke prediction."""
+    reports = sorted(scheduler.reports.values(), key=lambda r: r.index)
+    registered = [
+        scheduler.records[r.name].properties
+        for r in reports
+        if r.type == "RegisterModel" and r.status in DONE
+    ]
+    selected = None
+    if registered:
+        package = registered[-1]
+        container = package["InferenceSpecification"]["Containers"][0]
+        selected = {
+            "model_package_arn": package["ModelPackageArn"],
+            "approval": package["ModelApprovalStatus"],
+            "model_data": container.get("ModelDataUrl"),
+            "metrics": _model_metrics(package),
+        }
+    return {
+        "pipeline": execution.pipeline_name,
+        "execution_id": execution.id,
+        "execution_arn": execution.arn,
+        "status": "Succeeded" if failure is None else "Failed",
+        "failure": None if failure is None else dataclasses.asdict(failure),
+        "started": execution.started.isoformat(),
+        "duration_seconds": round(seconds, 2),
+        "assembly": str(assembly.resolve()),
+        "run_dir": str(execution.run_dir),
+        "cache": "on" if use_cache else "off",
+        "parameters": dict(parameters),
+        "steps": [report.to_json() for report in reports],
+        "selected_model": selected,
+        "prediction": prediction,
+    }
+
+
+def write_summary(path: Path, summary: Mapping[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(summary, indent=2, default=str) + "\n")
+
+
+def _model_metrics(package: Mapping[str, Any]) -> dict[str, Any]:
+    """Metric values of SageMaker's model-quality JSON (``*_metrics: {name: {value}}``)."""
+    values: dict[str, Any] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, Mapping):
+            content = node.get("Content")
+            if isinstance(content, Mapping):
+                for group, metrics in content.items():
+                    if str(group).endswith("_metrics") and isinstance(metrics, Mapping):
+                        for metric, value in metrics.items():
+                            if isinstance(value, Mapping) and "value" in value:
+                                values[metric] = value["value"]
+                    if group == "selected_model" and isinstance(metrics, Mapping):
+                        values["selected_model"] = metrics.get("name", dict(metrics))
+            for item in node.values():
+                walk(item)
+
+    walk(package.get("ModelMetrics") or {})
+    return values
 
 
 def render(summary: Mapping[str, Any]) -> str:
