@@ -87,120 +87,159 @@ class TuningExecutor:
         definition = context.arguments["TrainingJobDefinition"]
         objective = config["HyperParameterTuningJobObjective"]
         limits = config.get("ResourceLimits") or {}
-        ranges = parse_ranges(config.get("ParameterRanges") or {}, step)
-        if config.get("Strategy") == "Grid":
-            points = grid_points(ranges, step)
-        else:
-            count = int(limits.get("MaxNumberOfTrainingJobs", 1))
-            points = sample_points(ranges, count, int(config.get("RandomSeed", DEFAULT_SEED)))
+        points = _points(config, step)
         parallel = max(1, min(int(limits.get("MaxParallelTrainingJobs", 1)), len(points)))
         tuning_job = f"{_slug(step)[:12]}-{execution.id}"[:32]
         context.progress(f"{len(points)} training jobs, {parallel} at a time")
-
-        def run_trial(index: int, tuned: dict[str, str]) -> Trial:
-            if stop_requested():
-                raise StepInterruptedError(f"{step}: trial {index + 1} not started")
-            name = f"{tuning_job}-{index + 1:03d}-{job_suffix(tuning_job, str(index), length=8)}"
-            hyperparameters = {**definition["StaticHyperParameters"], **tuned}
-            try:
-                result = run_training_job(
-                    definition,
-                    hyperparameters,
-                    job_name=name,
-                    directory=context.directory / name,
-                    execution=execution,
-                    cpus=max(1, execution.cpus // parallel),
-                )
-            except StepError as error:
-                return Trial(index, name, tuned, None, error, None)
-            value = result.metrics.get(objective["MetricName"])
-            return Trial(index, name, tuned, result, None, value)
-
-        trials: list[Trial] = []
-        with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix=step) as pool:
-            futures = [pool.submit(run_trial, index, point) for index, point in enumerate(points)]
-            for future in as_completed(futures):
-                trial = future.result()
-                trials.append(trial)
-                context.progress(_describe(trial, len(points), objective["MetricName"]))
-
+        trials = _run_trials(
+            context,
+            definition,
+            points,
+            tuning_job=tuning_job,
+            parallel=parallel,
+            metric=objective["MetricName"],
+        )
         scored = [trial for trial in trials if trial.objective is not None]
         if not scored:
             raise _no_objective(step, trials, objective["MetricName"], definition)
-        maximize = objective["Type"] == "Maximize"
+        ranked = _ranked(scored, maximize=objective["Type"] == "Maximize")
+        return _outcome(context, tuning_job, objective, trials, ranked)
 
-        def rank(trial: Trial) -> tuple[float, int]:
-            # Best first; equal objectives keep the earlier trial first.
-            value = trial.objective if trial.objective is not None else math.nan
-            return (-value if maximize else value, trial.index)
 
-        ranked = sorted(scored, key=rank)
-        others = sorted((t for t in trials if t.objective is None), key=lambda t: t.index)
-        summaries = [
-            self._summary(t, objective, execution.region, execution.account) for t in ranked
-        ]
-        summaries += [
-            self._summary(t, objective, execution.region, execution.account) for t in others
-        ]
-        best = ranked[0]
-        assert best.result is not None
-        completed = sum(1 for t in trials if t.result is not None)
-        properties = {
-            **context.arguments,
-            "HyperParameterTuningJobName": tuning_job,
-            "HyperParameterTuningJobArn": (
-                f"arn:aws:sagemaker:{execution.region}:{execution.account}:"
-                f"hyper-parameter-tuning-job/{tuning_job}"
-            ),
-            "HyperParameterTuningJobStatus": "Completed",
-            "BestTrainingJob": summaries[0],
-            "TrainingJobSummaries": summaries,
-            "TrainingJobStatusCounters": {
-                "Completed": completed,
-                "InProgress": 0,
-                "RetryableError": 0,
-                "NonRetryableError": len(trials) - completed,
-                "Stopped": 0,
-            },
-            "ObjectiveStatusCounters": {
-                "Succeeded": len(scored),
-                "Pending": 0,
-                "Failed": len(trials) - len(scored),
-            },
+def _points(config: Mapping[str, Any], step: str) -> list[dict[str, str]]:
+    """The hyperparameter values of each trial: the whole grid, or as many seeded samples as
+    the job may run."""
+    limits = config.get("ResourceLimits") or {}
+    ranges = parse_ranges(config.get("ParameterRanges") or {}, step)
+    if config.get("Strategy") == "Grid":
+        return grid_points(ranges, step)
+    count = int(limits.get("MaxNumberOfTrainingJobs", 1))
+    return sample_points(ranges, count, int(config.get("RandomSeed", DEFAULT_SEED)))
+
+
+def _run_trials(
+    context: StepContext,
+    definition: Mapping[str, Any],
+    points: list[dict[str, str]],
+    *,
+    tuning_job: str,
+    parallel: int,
+    metric: str,
+) -> list[Trial]:
+    """One training job per point, ``parallel`` at a time, in the order they finish; a job
+    that fails is a trial without a result, not the step's failure."""
+    step = context.node.name
+    execution = context.execution
+
+    def run_trial(index: int, tuned: dict[str, str]) -> Trial:
+        if stop_requested():
+            raise StepInterruptedError(f"{step}: trial {index + 1} not started")
+        name = f"{tuning_job}-{index + 1:03d}-{job_suffix(tuning_job, str(index), length=8)}"
+        hyperparameters = {**definition["StaticHyperParameters"], **tuned}
+        try:
+            result = run_training_job(
+                definition,
+                hyperparameters,
+                job_name=name,
+                directory=context.directory / name,
+                execution=execution,
+                cpus=max(1, execution.cpus // parallel),
+            )
+        except StepError as error:
+            return Trial(index, name, tuned, None, error, None)
+        value = result.metrics.get(metric)
+        return Trial(index, name, tuned, result, None, value)
+
+    trials: list[Trial] = []
+    with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix=step) as pool:
+        futures = [pool.submit(run_trial, index, point) for index, point in enumerate(points)]
+        for future in as_completed(futures):
+            trial = future.result()
+            trials.append(trial)
+            context.progress(_describe(trial, len(points), metric))
+    return trials
+
+
+def _ranked(scored: list[Trial], *, maximize: bool) -> list[Trial]:
+    def rank(trial: Trial) -> tuple[float, int]:
+        # Best first; equal objectives keep the earlier trial first.
+        value = trial.objective if trial.objective is not None else math.nan
+        return (-value if maximize else value, trial.index)
+
+    return sorted(scored, key=rank)
+
+
+def _outcome(
+    context: StepContext,
+    tuning_job: str,
+    objective: Mapping[str, Any],
+    trials: list[Trial],
+    ranked: list[Trial],
+) -> StepOutcome:
+    """The properties DescribeHyperParameterTuningJob would show, summaries best first."""
+    execution = context.execution
+    region, account = execution.region, execution.account
+    others = sorted((t for t in trials if t.objective is None), key=lambda t: t.index)
+    summaries = [_trial_summary(t, objective, region, account) for t in ranked]
+    summaries += [_trial_summary(t, objective, region, account) for t in others]
+    best = ranked[0]
+    assert best.result is not None
+    completed = sum(1 for t in trials if t.result is not None)
+    properties = {
+        **context.arguments,
+        "HyperParameterTuningJobName": tuning_job,
+        "HyperParameterTuningJobArn": (
+            f"arn:aws:sagemaker:{region}:{account}:hyper-parameter-tuning-job/{tuning_job}"
+        ),
+        "HyperParameterTuningJobStatus": "Completed",
+        "BestTrainingJob": summaries[0],
+        "TrainingJobSummaries": summaries,
+        "TrainingJobStatusCounters": {
+            "Completed": completed,
+            "InProgress": 0,
+            "RetryableError": 0,
+            "NonRetryableError": len(trials) - completed,
+            "Stopped": 0,
+        },
+        "ObjectiveStatusCounters": {
+            "Succeeded": len(ranked),
+            "Pending": 0,
+            "Failed": len(trials) - len(ranked),
+        },
+    }
+    return StepOutcome(
+        properties=properties,
+        outputs={
+            "best_training_job": best.name,
+            objective["MetricName"]: best.objective,
+            "best_hyperparameters": best.tuned,
+            "best_model": best.result.model_uri,
+            "trials": f"{len(ranked)} of {len(trials)} reported the objective",
+        },
+        objects=[t.result.model_uri for t in trials if t.result is not None],
+        log=best.result.log,
+    )
+
+
+def _trial_summary(
+    trial: Trial, objective: Mapping[str, Any], region: str, account: str
+) -> dict[str, Any]:
+    summary: dict[str, Any] = {
+        "TrainingJobName": trial.name,
+        "TrainingJobArn": f"arn:aws:sagemaker:{region}:{account}:training-job/{trial.name}",
+        "TrainingJobStatus": "Completed" if trial.result is not None else "Failed",
+        "TunedHyperParameters": trial.tuned,
+        "ObjectiveStatus": "Succeeded" if trial.objective is not None else "Failed",
+    }
+    if trial.objective is not None:
+        summary["FinalHyperParameterTuningJobObjectiveMetric"] = {
+            "MetricName": objective["MetricName"],
+            "Value": trial.objective,
+            "Type": objective["Type"],
         }
-        return StepOutcome(
-            properties=properties,
-            outputs={
-                "best_training_job": best.name,
-                objective["MetricName"]: best.objective,
-                "best_hyperparameters": best.tuned,
-                "best_model": best.result.model_uri,
-                "trials": f"{len(scored)} of {len(trials)} reported the objective",
-            },
-            objects=[t.result.model_uri for t in trials if t.result is not None],
-            log=best.result.log,
-        )
-
-    @staticmethod
-    def _summary(
-        trial: Trial, objective: Mapping[str, Any], region: str, account: str
-    ) -> dict[str, Any]:
-        summary: dict[str, Any] = {
-            "TrainingJobName": trial.name,
-            "TrainingJobArn": f"arn:aws:sagemaker:{region}:{account}:training-job/{trial.name}",
-            "TrainingJobStatus": "Completed" if trial.result is not None else "Failed",
-            "TunedHyperParameters": trial.tuned,
-            "ObjectiveStatus": "Succeeded" if trial.objective is not None else "Failed",
-        }
-        if trial.objective is not None:
-            summary["FinalHyperParameterTuningJobObjectiveMetric"] = {
-                "MetricName": objective["MetricName"],
-                "Value": trial.objective,
-                "Type": objective["Type"],
-            }
-        if trial.error is not None:
-            summary["FailureReason"] = str(trial.error)
-        return summary
+    if trial.error is not None:
+        summary["FailureReason"] = str(trial.error)
+    return summary
 
 
 def _no_objective(
