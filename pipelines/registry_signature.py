@@ -23,18 +23,10 @@ class SignatureError(Exception):
 
 def _packages(sm: Client, group: str) -> list[dict[str, Any]]:
     """The group's versions, newest first."""
-    request: dict[str, Any] = {
-        "ModelPackageGroupName": group,
-        "SortBy": "CreationTime",
-        "SortOrder": "Descending",
-    }
-    found: list[dict[str, Any]] = []
-    while True:
-        response = sm.list_model_packages(**request)
-        found += response.get("ModelPackageSummaryList", [])
-        if not response.get("NextToken"):
-            return found
-        request["NextToken"] = response["NextToken"]
+    pages = sm.get_paginator("list_model_packages").paginate(
+        ModelPackageGroupName=group, SortBy="CreationTime", SortOrder="Descending"
+    )
+    return [summary for page in pages for summary in page.get("ModelPackageSummaryList", [])]
 
 
 def served_model_data(sm: Client, endpoint: str) -> str | None:

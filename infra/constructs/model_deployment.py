@@ -26,12 +26,11 @@ from infra.constructs.sagemaker_statements import (
     pass_role_to_sagemaker_only,
 )
 from infra.constructs.statement_groups import StatementGroup, add_statement_groups
-from pipelines.definition.contract import VARIANT_NAME
+from pipelines.definition.contract import CAPTURE_SAMPLING_PERCENTAGE, VARIANT_NAME
 from pipelines.definition.spec import DeploymentSpec
 from pipelines.lambdas.model_deployment import SCALABLE_DIMENSION, SETTINGS_VARIABLE
 from pipelines.names import MODEL_TAG, ModelNames
 
-CAPTURE_PERCENT = 20
 APPROVAL_STATUSES = ("Approved", "Rejected")
 SETTLED_STATUSES = ("IN_SERVICE", "FAILED")
 
@@ -80,7 +79,7 @@ def deployment_settings(
         "max_capacity": deployment.max_capacity,
         "target_invocations": float(deployment.target_invocations_per_instance),
         "capture_uri": capture_uri,
-        "capture_percent": CAPTURE_PERCENT,
+        "capture_percent": CAPTURE_SAMPLING_PERCENTAGE,
         "tags": {MODEL_TAG: names.model},
     }
 

@@ -13,6 +13,7 @@ from infra.constructs.model_pipeline import ModelPipeline
 from infra.constructs.sample_dataset import SampleDatasets, sample_key
 from infra.layout import ENDPOINT_PREFIX
 from infra.stacks.foundation import FoundationStack, storage_bucket_names
+from pipelines.definition.contract import data_capture_uri
 from pipelines.definition.spec import ModelSpec
 from pipelines.names import ModelNames, lambda_log_group
 from pipelines.sample_data import sample_file
@@ -110,7 +111,6 @@ class PipelineStack(Stack):
         data_capture: bool,
     ) -> ModelDeployment:
         """The deployer an approval in the model's registry runs."""
-        capture = f"s3://{artifact_bucket.bucket_name}/{ENDPOINT_PREFIX}/{names.endpoint}"
         return ModelDeployment(
             self,
             f"Deployment-{spec.name}",
@@ -118,7 +118,11 @@ class PipelineStack(Stack):
             deployment=spec.deployment,
             execution_role=foundation.execution_role,
             key=foundation.key,
-            capture_uri=f"{capture}/data-capture" if data_capture else None,
+            capture_uri=data_capture_uri(
+                f"s3://{artifact_bucket.bucket_name}", ENDPOINT_PREFIX, names.endpoint
+            )
+            if data_capture
+            else None,
             code_directory=LAMBDA_CODE_DIR,
         )
 

@@ -38,6 +38,15 @@ TRANSFORM_FILE = "transform.json"
 # entry points at; and, in the test split, its rows as the data has them, minus the label.
 SIGNATURE_FILE = "signature.json"
 RAW_TEST_FILE = "raw/test.csv"
+# Data capture: the share of requests an endpoint keeps, and where, the same whichever path
+# (the pipeline's deploy branch or the deployer) configured the endpoint.
+CAPTURE_SAMPLING_PERCENTAGE = 20
+
+
+def data_capture_uri(bucket_uri: str, capture_prefix: str, endpoint: str) -> str:
+    return f"{bucket_uri}/{capture_prefix}/{endpoint}/data-capture"
+
+
 # The registry's customer-metadata key holding the signature's S3 URI.
 SIGNATURE_METADATA = "signature"
 PREPROCESS_OUTPUTS = (*SPLITS, TRANSFORM_OUTPUT)

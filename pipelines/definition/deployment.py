@@ -10,8 +10,6 @@ from typing import Any
 from pipelines.definition import contract
 from pipelines.definition.context import BuildContext
 
-CAPTURE_SAMPLING_PERCENTAGE = 20
-
 
 def model_builder(ctx: BuildContext, model_uri: Any) -> Any:
     """The served model: the framework image running the model's inference script from the
@@ -38,9 +36,9 @@ def _data_capture(ctx: BuildContext) -> dict[str, Any] | None:
         return None
     return {
         "EnableCapture": True,
-        "InitialSamplingPercentage": CAPTURE_SAMPLING_PERCENTAGE,
-        "DestinationS3Uri": (
-            f"{ctx.bucket_uri}/{wiring.capture_prefix}/{wiring.endpoint_name}/data-capture"
+        "InitialSamplingPercentage": contract.CAPTURE_SAMPLING_PERCENTAGE,
+        "DestinationS3Uri": contract.data_capture_uri(
+            ctx.bucket_uri, wiring.capture_prefix, wiring.endpoint_name
         ),
         "KmsKeyId": wiring.kms_key_arn,
         "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],

@@ -22,7 +22,7 @@ import xgboost as xgb
 from infra.config import PipelineConfig
 from pipelines.assembly.steps import walk_steps
 from pipelines.definition import PipelineWiring, build_definition, contract
-from pipelines.definition.deployment import CAPTURE_SAMPLING_PERCENTAGE
+from pipelines.definition.contract import CAPTURE_SAMPLING_PERCENTAGE
 from pipelines.definition.spec import DeploymentSpec, ModelSpec, SpecError, load_model_spec
 from pipelines.steps import evaluate, preprocess, train
 from tests.pipeline.conftest import (
